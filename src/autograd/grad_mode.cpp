@@ -1,0 +1,13 @@
+// Grad mode: the thread-local flag behind NoGradGuard.
+#include "ember/autograd/grad_mode.h"
+
+namespace ember {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool GradMode::is_enabled() { return g_grad_enabled; }
+void GradMode::set_enabled(bool enabled) { g_grad_enabled = enabled; }
+
+}  // namespace ember

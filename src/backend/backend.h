@@ -1,0 +1,86 @@
+// The kernel interface: one Backend per device type implements the primitive kernels op by op.
+// Ops (src/ops) check shapes and dtypes, allocate outputs and call these; kernels only compute.
+#pragma once
+
+#include <string>
+
+#include "backend/elementwise_math.h"
+#include "ember/core/generator.h"
+#include "ember/core/tensor.h"
+
+namespace ember::backend {
+
+enum class ReduceOp { Sum, Prod, Max, Min, ArgMax, ArgMin };
+
+/// Every method has a default that throws NotImplementedError naming the op and the device, so a
+/// new device can be brought up kernel by kernel (see Note [Missing kernels]).
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  /// dst = src, where src already has dst's shape (broadcast dims have stride 0); converts dtype.
+  virtual void copy(const Tensor& src, const Tensor& dst);
+  virtual void fill(const Tensor& dst, double value);
+  /// out = f(x; a, b); x and out have the same shape, any strides (out may alias x).
+  virtual void unary(math::UnaryOp op, const Tensor& x, const Tensor& out, double a, double b);
+  /// out = f(x, y; alpha); x and y already have out's shape (broadcast dims have stride 0),
+  /// and the same dtype. out may alias x.
+  virtual void binary(math::BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out,
+                      double alpha);
+  /// out = cond ? x : y, all with out's shape; cond is bool.
+  virtual void where(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out);
+  /// x: contiguous, viewed as (A, R, B); out: contiguous (A, B). ArgMax/ArgMin give int64 indices.
+  virtual void reduce(ReduceOp op, const Tensor& x, int64_t A, int64_t R, int64_t B,
+                      const Tensor& out);
+  /// Inclusive prefix sum along R of a contiguous (A, R, B) tensor into out (same layout).
+  virtual void cumsum(const Tensor& x, int64_t A, int64_t R, int64_t B, const Tensor& out);
+  /// out[b] = alpha * a[b] @ b[b] + beta * out[b]; a: (B, M, K), b: (B, K, N), out: (B, M, N)
+  /// contiguous. a and b each have unit stride in one of their last two dims; any batch stride.
+  virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha,
+                    double beta);
+  /// Softmax (or log-softmax) over the last dim of contiguous x: (M, N).
+  virtual void softmax(const Tensor& x, const Tensor& out, bool log);
+  /// Gradient of (log-)softmax given its output y and the output gradient g, all (M, N).
+  virtual void softmax_backward(const Tensor& y, const Tensor& g, const Tensor& out, bool log);
+  /// Contiguous x viewed as (A, N, B); index: (A, K, B) int64 (contiguous); out (A, K, B):
+  /// out[a,k,b] = x[a, index[a,k,b], b]
+  virtual void gather(const Tensor& x, const Tensor& index, int64_t A, int64_t N, int64_t B,
+                      const Tensor& out);
+  /// out viewed as (A, N, B): out[a, index[a,k,b], b] += src[a,k,b]
+  virtual void scatter_add(const Tensor& out, const Tensor& index, const Tensor& src, int64_t A,
+                           int64_t N, int64_t B);
+  /// Contiguous x viewed as (A, N, B); index: (K) int64; out: (A, K, B).
+  virtual void index_select(const Tensor& x, const Tensor& index, int64_t A, int64_t N, int64_t B,
+                            const Tensor& out);
+  /// out viewed as (A, N, B); src (A, K, B): out[a, index[k], b] += src[a, k, b].
+  virtual void index_add(const Tensor& out, const Tensor& index, const Tensor& src, int64_t A,
+                         int64_t N, int64_t B);
+  /// Flat int64 positions of the true elements of a contiguous bool tensor.
+  virtual Tensor nonzero_flat(const Tensor& mask);
+  /// Stable sort of each row of contiguous x: (M, N) into values and int64 indices.
+  virtual void sort_rows(const Tensor& x, bool descending, const Tensor& values,
+                         const Tensor& indices);
+  virtual void uniform(const Tensor& out, double low, double high, Generator& gen);
+  virtual void normal(const Tensor& out, double mean, double std, Generator& gen);
+  /// out = start + i * step for i in [0, numel).
+  virtual void arange(const Tensor& out, double start, double step);
+  /// Fused dropout: mask = (u >= p) as x's dtype scaled by 1/(1-p); out = x * mask.
+  virtual void dropout(const Tensor& x, double p, Generator& gen, const Tensor& out,
+                       const Tensor& mask);
+  /// One fused Adam/AdamW update of contiguous param, grad, m, v (and vmax for amsgrad).
+  virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m,
+                         const Tensor& v, const Tensor& vmax, double lr, double beta1,
+                         double beta2, double eps, double weight_decay, bool decoupled,
+                         int64_t step, bool amsgrad, bool maximize);
+
+ protected:
+  [[noreturn]] void missing(const char* op) const;
+};
+
+/// The backend that owns a device's memory and kernels.
+Backend& backend_for(Device device);
+/// Registers the backend for a device type (the CPU backend registers itself).
+void register_backend(DeviceType type, Backend* backend);
+
+}  // namespace ember::backend

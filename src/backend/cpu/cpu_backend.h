@@ -1,0 +1,47 @@
+// The CPU backend: OpenMP loops and OpenBLAS GEMM. Methods are defined by kernel family in
+// cpu_elementwise.cpp, cpu_reduce.cpp, cpu_linalg.cpp, cpu_index.cpp, cpu_random.cpp, cpu_optim.cpp.
+#pragma once
+
+#include "backend/backend.h"
+
+namespace ember::cpu {
+
+class CpuBackend final : public backend::Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  void copy(const Tensor& src, const Tensor& dst) override;
+  void fill(const Tensor& dst, double value) override;
+  void unary(math::UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) override;
+  void binary(math::BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out,
+              double alpha) override;
+  void where(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out) override;
+  void reduce(backend::ReduceOp op, const Tensor& x, int64_t A, int64_t R, int64_t B,
+              const Tensor& out) override;
+  void cumsum(const Tensor& x, int64_t A, int64_t R, int64_t B, const Tensor& out) override;
+  void gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha,
+            double beta) override;
+  void softmax(const Tensor& x, const Tensor& out, bool log) override;
+  void softmax_backward(const Tensor& y, const Tensor& g, const Tensor& out, bool log) override;
+  void gather(const Tensor& x, const Tensor& index, int64_t A, int64_t N, int64_t B,
+              const Tensor& out) override;
+  void scatter_add(const Tensor& out, const Tensor& index, const Tensor& src, int64_t A, int64_t N,
+                   int64_t B) override;
+  void index_select(const Tensor& x, const Tensor& index, int64_t A, int64_t N, int64_t B,
+                    const Tensor& out) override;
+  void index_add(const Tensor& out, const Tensor& index, const Tensor& src, int64_t A, int64_t N,
+                 int64_t B) override;
+  Tensor nonzero_flat(const Tensor& mask) override;
+  void sort_rows(const Tensor& x, bool descending, const Tensor& values,
+                 const Tensor& indices) override;
+  void uniform(const Tensor& out, double low, double high, Generator& gen) override;
+  void normal(const Tensor& out, double mean, double std, Generator& gen) override;
+  void arange(const Tensor& out, double start, double step) override;
+  void dropout(const Tensor& x, double p, Generator& gen, const Tensor& out,
+               const Tensor& mask) override;
+  void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                 const Tensor& vmax, double lr, double beta1, double beta2, double eps,
+                 double weight_decay, bool decoupled, int64_t step, bool amsgrad,
+                 bool maximize) override;
+};
+
+}  // namespace ember::cpu

@@ -1,0 +1,295 @@
+// Tensor metadata, construction helpers, element access and PyTorch-style printing.
+#include "ember/core/tensor.h"
+
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+#include "ember/autograd/node.h"
+
+namespace ember {
+
+namespace detail {
+
+int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
+  const int64_t n = ndim == 0 ? 1 : ndim;  // 0-d tensors accept dim 0 and -1, as in PyTorch
+  EMBER_CHECK_INDEX(dim >= -n && dim < n, op, ": dimension ", dim,
+                    " is out of range for a tensor with ", ndim, " dims (expected in [", -n, ", ",
+                    n - 1, "])");
+  return dim < 0 ? dim + n : dim;
+}
+
+Shape contiguous_strides(IntList shape) {
+  Shape strides(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= std::max<int64_t>(shape[i], 1);
+  }
+  return strides;
+}
+
+int64_t shape_numel(IntList shape) {
+  int64_t n = 1;
+  for (int64_t s : shape) n *= s;
+  return n;
+}
+
+std::string shape_to_string(IntList shape) {
+  std::ostringstream os;
+  os << "(";
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  if (shape.size() == 1) os << ",";
+  os << ")";
+  return os.str();
+}
+
+Tensor make_tensor(IntList shape, DType dtype, Device device) {
+  for (int64_t s : shape)
+    EMBER_CHECK_SHAPE(s >= 0, "cannot create a tensor with negative size in shape ",
+                      shape_to_string(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->numel = shape_numel(shape);
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(impl->numel) * itemsize(dtype),
+                                            device);
+  impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
+  impl->dtype = dtype;
+  return Tensor(std::move(impl));
+}
+
+Tensor make_view(const Tensor& base, IntList shape, IntList strides, int64_t offset) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = base.storage();
+  impl->shape = shape;
+  impl->strides = strides;
+  impl->offset = offset;
+  impl->numel = shape_numel(shape);
+  impl->dtype = base.dtype();
+  impl->is_view = true;
+  return Tensor(std::move(impl));
+}
+
+}  // namespace detail
+
+namespace {
+const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
+  EMBER_CHECK(impl != nullptr, "operation on an undefined tensor");
+  return *impl;
+}
+}  // namespace
+
+const Shape& Tensor::shape() const { return checked(impl_).shape; }
+const Shape& Tensor::strides() const { return checked(impl_).strides; }
+int64_t Tensor::size(int64_t d) const { return shape()[detail::wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::stride(int64_t d) const { return strides()[detail::wrap_dim(d, dim(), "stride")]; }
+int64_t Tensor::offset() const { return checked(impl_).offset; }
+int64_t Tensor::dim() const { return static_cast<int64_t>(checked(impl_).shape.size()); }
+int64_t Tensor::numel() const { return checked(impl_).numel; }
+DType Tensor::dtype() const { return checked(impl_).dtype; }
+Device Tensor::device() const { return checked(impl_).storage->device(); }
+const std::shared_ptr<Storage>& Tensor::storage() const { return checked(impl_).storage; }
+std::string Tensor::shape_str() const { return detail::shape_to_string(shape()); }
+uint64_t Tensor::version() const { return storage()->version(); }
+
+bool Tensor::is_contiguous() const {
+  const TensorImpl& t = checked(impl_);
+  int64_t expected = 1;
+  for (size_t i = t.shape.size(); i-- > 0;) {
+    if (t.shape[i] == 1) continue;
+    if (t.strides[i] != expected) return false;
+    expected *= t.shape[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  const TensorImpl& t = checked(impl_);
+  return static_cast<char*>(t.storage->data()) + t.offset * static_cast<int64_t>(itemsize(t.dtype));
+}
+
+namespace {
+template <class T>
+T read_element(const Tensor& t, int64_t offset) {
+  const char* base = static_cast<const char*>(t.storage()->data());
+  return EMBER_DISPATCH_ALL(t.dtype(), "item", [&]() -> T {
+    scalar_t v;
+    std::memcpy(&v, base + offset * static_cast<int64_t>(sizeof(scalar_t)), sizeof(scalar_t));
+    if constexpr (std::is_same_v<scalar_t, BFloat16>) {
+      return static_cast<T>(static_cast<float>(v));
+    } else {
+      return static_cast<T>(v);
+    }
+  });
+}
+}  // namespace
+
+template <class T>
+T Tensor::item() const {
+  EMBER_CHECK(numel() == 1, "item(): a tensor with ", numel(), " elements (shape ", shape_str(),
+              ") cannot be converted to a scalar");
+  EMBER_CHECK_T(DeviceError, device().is_cpu(), "item(): tensor is on ", device());
+  return read_element<T>(*this, offset());
+}
+
+template <class T>
+T Tensor::at(IntList index) const {
+  EMBER_CHECK_INDEX(static_cast<int64_t>(index.size()) == dim(), "at(): got ", index.size(),
+                    " indices for a tensor with ", dim(), " dims");
+  int64_t off = offset();
+  for (int64_t d = 0; d < dim(); ++d) {
+    int64_t i = index[d];
+    EMBER_CHECK_INDEX(i >= -size(d) && i < size(d), "at(): index ", i,
+                      " is out of bounds for dim ", d, " of size ", size(d));
+    if (i < 0) i += size(d);
+    off += i * stride(d);
+  }
+  return read_element<T>(*this, off);
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  std::vector<T> out;
+  out.reserve(static_cast<size_t>(numel()));
+  if (numel() == 0) return out;
+  Shape idx(static_cast<size_t>(dim()), 0);
+  for (int64_t n = 0; n < numel(); ++n) {
+    int64_t off = offset();
+    for (int64_t d = 0; d < dim(); ++d) off += idx[d] * stride(d);
+    out.push_back(read_element<T>(*this, off));
+    for (int64_t d = dim() - 1; d >= 0; --d) {
+      if (++idx[d] < size(d)) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+#define EMBER_INSTANTIATE(T)                        \
+  template T Tensor::item<T>() const;               \
+  template T Tensor::at<T>(IntList) const;          \
+  template std::vector<T> Tensor::to_vector<T>() const;
+EMBER_INSTANTIATE(float)
+EMBER_INSTANTIATE(double)
+EMBER_INSTANTIATE(int32_t)
+EMBER_INSTANTIATE(int64_t)
+EMBER_INSTANTIATE(bool)
+#undef EMBER_INSTANTIATE
+
+// ---- autograd metadata ----
+bool Tensor::requires_grad() const { return checked(impl_).requires_grad; }
+
+Tensor& Tensor::requires_grad_(bool requires_grad) {
+  EMBER_CHECK(is_leaf() || requires_grad,
+              "requires_grad_(false) on a non-leaf tensor: use detach() instead");
+  EMBER_CHECK_DTYPE(!requires_grad || is_floating(dtype()),
+                    "requires_grad_: only floating-point tensors can require grad, got ", dtype());
+  impl_->requires_grad = requires_grad;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return checked(impl_).grad; }
+void Tensor::set_grad(const Tensor& g) const {
+  EMBER_CHECK(impl_ != nullptr, "set_grad on an undefined tensor");
+  impl_->grad = g;
+}
+const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return checked(impl_).grad_fn; }
+bool Tensor::is_leaf() const { return checked(impl_).grad_fn == nullptr; }
+void Tensor::retain_grad() const {
+  EMBER_CHECK(requires_grad(), "retain_grad() on a tensor that does not require grad");
+  impl_->retains_grad = true;
+  if (impl_->grad_fn) impl_->grad_fn->retained_output = impl_;
+}
+
+Tensor Tensor::detach() const {
+  Tensor out = detail::make_view(*this, shape(), strides(), offset());
+  out.impl()->is_view = impl_->is_view;
+  return out;
+}
+
+Tensor& Tensor::detach_() {
+  EMBER_CHECK(impl_ != nullptr, "detach_ on an undefined tensor");
+  impl_->grad_fn = nullptr;
+  impl_->requires_grad = false;
+  return *this;
+}
+
+// ---- printing ----
+namespace {
+void print_rec(std::ostringstream& os, const Tensor& t, std::vector<int64_t>& idx, int64_t d,
+               bool floating, int indent) {
+  const int64_t n = t.size(d);
+  os << "[";
+  const bool last = d == t.dim() - 1;
+  const int64_t limit = 1000;
+  for (int64_t i = 0; i < n; ++i) {
+    if (t.numel() > limit && n > 6 && i == 3) {
+      os << (last ? "..., " : "...,\n" + std::string(static_cast<size_t>(indent + 1), ' '));
+      i = n - 3;
+    }
+    idx[d] = i;
+    if (last) {
+      if (floating) {
+        const double v = t.at<double>(idx);
+        if (std::isnan(v)) os << "nan";
+        else if (std::isinf(v)) os << (v > 0 ? "inf" : "-inf");
+        else if (v == std::floor(v) && std::fabs(v) < 1e16) os << static_cast<int64_t>(v) << ".";
+        else os << std::setprecision(4) << std::fixed << v << std::defaultfloat;
+      } else if (t.dtype() == kBool) {
+        os << (t.at<bool>(idx) ? "True" : "False");
+      } else {
+        os << t.at<int64_t>(idx);
+      }
+    } else {
+      print_rec(os, t, idx, d + 1, floating, indent + 1);
+    }
+    if (i + 1 < n) {
+      if (last) {
+        os << ", ";
+      } else {
+        os << "," << std::string(static_cast<size_t>(t.dim() - d - 1), '\n')
+           << std::string(static_cast<size_t>(indent + 1), ' ');
+      }
+    }
+  }
+  os << "]";
+}
+}  // namespace
+
+std::string Tensor::str() const {
+  if (!defined()) return "tensor(undefined)";
+  std::ostringstream os;
+  os << "tensor(";
+  const bool floating = is_floating(dtype());
+  if (dim() == 0) {
+    std::vector<int64_t> idx;
+    const double v = at<double>(idx);
+    if (floating) {
+      if (v == std::floor(v) && std::fabs(v) < 1e16) os << static_cast<int64_t>(v) << ".";
+      else os << std::setprecision(4) << std::fixed << v;
+    } else if (dtype() == kBool) {
+      os << (v != 0 ? "True" : "False");
+    } else {
+      os << static_cast<int64_t>(v);
+    }
+  } else if (numel() == 0) {
+    os << "[]";
+    if (dim() > 1) os << ", size=" << shape_str();
+  } else {
+    std::vector<int64_t> idx(static_cast<size_t>(dim()), 0);
+    print_rec(os, *this, idx, 0, floating, 7);
+  }
+  if (dtype() != kFloat32 && dtype() != kInt64 && dtype() != kBool) os << ", dtype=" << dtype();
+  if (!device().is_cpu()) os << ", device='" << device() << "'";
+  if (grad_fn()) {
+    os << ", grad_fn=<" << grad_fn()->name() << ">";
+  } else if (requires_grad()) {
+    os << ", requires_grad=True";
+  }
+  os << ")";
+  return os.str();
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str(); }
+
+}  // namespace ember

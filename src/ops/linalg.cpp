@@ -1,0 +1,162 @@
+// Matrix products: matmul/mm/bmm/linear through the backend GEMM (BLAS), backward with matmul.
+#include "ember/ops/linalg.h"
+
+#include "ember/ops/elementwise.h"
+#include "ember/ops/reduce.h"
+#include "ember/ops/shape.h"
+#include "ops/op_utils.h"
+
+namespace ember {
+
+using autograd::SavedTensor;
+
+namespace {
+
+// A (B, R, C) operand view for the GEMM kernel: copied only if neither of its last two dims
+// has unit stride.
+Tensor gemm_operand(const Tensor& t) {
+  const bool ok = t.stride(-1) == 1 || t.stride(-2) == 1 || t.size(-1) == 1 || t.size(-2) == 1;
+  if (ok) return t;
+  Tensor c = detail::make_tensor(t.shape(), t.dtype(), t.device());
+  ops::kernels(t).copy(t, c);
+  return c;
+}
+
+// (batch..., N, K) @ (batch..., K, M) with broadcast batch dims; no autograd.
+Tensor batched_gemm(const Tensor& a, const Tensor& b, const Tensor& bias = Tensor()) {
+  const Shape ab(a.shape().begin(), a.shape().end() - 2);
+  const Shape bb(b.shape().begin(), b.shape().end() - 2);
+  const Shape batch = broadcast_shapes(ab, bb, "matmul");
+  const int64_t N = a.size(-2), K = a.size(-1), M = b.size(-1);
+  Shape as = batch, bs = batch, os = batch;
+  as.insert(as.end(), {N, K});
+  bs.insert(bs.end(), {K, M});
+  os.insert(os.end(), {N, M});
+  Tensor out = detail::make_tensor(os, a.dtype(), a.device());
+  if (out.numel() == 0) return out;
+  double beta = 0;
+  if (bias.defined()) {
+    ops::kernels(out).copy(ops::broadcast_view(bias, os), out);
+    beta = 1;
+  } else if (K == 0) {
+    ops::kernels(out).fill(out, 0);
+    return out;
+  }
+  // Flatten batch dims into one; broadcast operands keep stride 0 where possible.
+  Tensor a3 = gemm_operand(ops::broadcast_view(a, as));
+  Tensor b3 = gemm_operand(ops::broadcast_view(b, bs));
+  auto as_3d = [&](const Tensor& t) {
+    if (t.dim() == 3) return t;
+    if (t.dim() == 2) return detail::make_view(t, {1, t.size(0), t.size(1)},
+                                               {0, t.stride(0), t.stride(1)}, t.offset());
+    // Merge batch dims: needs a single batch stride; copy if they don't merge.
+    int64_t nb = 1;
+    for (int64_t d = 0; d < t.dim() - 2; ++d) nb *= t.size(d);
+    bool uniform = true;
+    for (int64_t d = 0; d + 1 < t.dim() - 2; ++d)
+      uniform = uniform && (t.size(d) == 1 || t.stride(d) == t.stride(d + 1) * t.size(d + 1));
+    Tensor src = t;
+    if (!uniform) {
+      src = detail::make_tensor(t.shape(), t.dtype(), t.device());
+      ops::kernels(t).copy(t, src);
+    }
+    return detail::make_view(src, {nb, t.size(-2), t.size(-1)},
+                             {src.stride(-3), src.stride(-2), src.stride(-1)}, src.offset());
+  };
+  Tensor o3 = detail::make_view(out, {out.numel() / (N * M), N, M}, {N * M, M, 1}, 0);
+  ops::kernels(out).gemm(as_3d(a3), as_3d(b3), o3, 1.0, beta);
+  return out;
+}
+
+void check_matmul_dtypes(const Tensor& a, const Tensor& b, const char* op) {
+  ops::check_defined(a, op, "first operand");
+  ops::check_defined(b, op, "second operand");
+  ops::check_same_device(a, b, op);
+  EMBER_CHECK_DTYPE(a.dtype() == b.dtype(), op, ": expected both operands to have the same dtype, ",
+                    "got ", a.dtype(), " and ", b.dtype());
+  EMBER_CHECK_DTYPE(is_floating(a.dtype()) && a.dtype() != kBFloat16, op,
+                    ": only float32 and float64 are supported on the CPU, got ", a.dtype());
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_matmul_dtypes(a, b, "matmul");
+  EMBER_CHECK_SHAPE(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, ",
+                    "got shapes ", a.shape_str(), " and ", b.shape_str());
+  const Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
+  const Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
+  EMBER_CHECK_SHAPE(a2.size(-1) == b2.size(-2), "matmul: shapes ", a.shape_str(), " and ",
+                    b.shape_str(), " cannot be multiplied (", a2.size(-1), " != ", b2.size(-2), ")");
+  Tensor out = batched_gemm(a2.detach(), b2.detach());
+  autograd::record("MmBackward", out, {a2, b2},
+                   [sa = SavedTensor(a2), sb = SavedTensor(b2), ga = a2.requires_grad(),
+                    gb = b2.requires_grad()](const Tensor& g) -> std::vector<Tensor> {
+                     Tensor da, db;
+                     if (ga) da = matmul(g, transpose(sb.get("MmBackward"), -1, -2));
+                     if (gb) db = matmul(transpose(sa.get("MmBackward"), -1, -2), g);
+                     return {da, db};  // the engine sums broadcast batch dims
+                   });
+  if (a.dim() == 1) out = squeeze(out, -2);
+  if (b.dim() == 1) out = squeeze(out, -1);
+  return out;
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  EMBER_CHECK_SHAPE(a.dim() == 2 && b.dim() == 2, "mm: expected 2-d tensors, got shapes ",
+                    a.shape_str(), " and ", b.shape_str());
+  return matmul(a, b);
+}
+
+Tensor bmm(const Tensor& a, const Tensor& b) {
+  EMBER_CHECK_SHAPE(a.dim() == 3 && b.dim() == 3 && a.size(0) == b.size(0),
+                    "bmm: expected 3-d tensors with the same batch size, got shapes ",
+                    a.shape_str(), " and ", b.shape_str());
+  return matmul(a, b);
+}
+
+Tensor dot(const Tensor& a, const Tensor& b) {
+  EMBER_CHECK_SHAPE(a.dim() == 1 && b.dim() == 1 && a.size(0) == b.size(0),
+                    "dot: expected 1-d tensors of the same size, got shapes ", a.shape_str(),
+                    " and ", b.shape_str());
+  return matmul(a, b);
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_matmul_dtypes(x, weight, "linear");
+  EMBER_CHECK_SHAPE(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1),
+                    "linear: input of shape ", x.shape_str(), " does not match weight of shape ",
+                    weight.shape_str(), " (expected input (*, ", weight.dim() == 2 ? weight.size(1) : -1,
+                    "))");
+  if (bias.defined())
+    EMBER_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias of shape ",
+                      bias.shape_str(), " does not match weight of shape ", weight.shape_str());
+  // x: (*, in) viewed as (N, in); y = x W^T + b with the bias fused into GEMM's beta.
+  const Tensor x2 = x.dim() == 2 ? x : reshape(x.detach(), {-1, x.size(-1)});
+  Tensor out = batched_gemm(x2.detach(), transpose(weight.detach(), 0, 1),
+                            bias.defined() ? bias.detach() : Tensor());
+  Shape os(x.shape().begin(), x.shape().end() - 1);
+  os.push_back(weight.size(0));
+  if (x.dim() != 2) {
+    out = detail::make_view(out, os, detail::contiguous_strides(os), 0);
+    out.impl()->is_view = false;  // the only tensor over this fresh storage
+  }
+  autograd::record("LinearBackward", out, {x, weight, bias},
+                   [sx = SavedTensor(x), sw = SavedTensor(weight), gx = x.requires_grad(),
+                    gw = weight.requires_grad(),
+                    gb = bias.defined() && bias.requires_grad()](const Tensor& g) {
+                     std::vector<Tensor> grads(3);
+                     const Tensor w = sw.get("LinearBackward");
+                     const Tensor g2 = reshape(g, {-1, g.size(-1)});
+                     if (gx) grads[0] = reshape(matmul(g2, w), sx.get("LinearBackward").shape());
+                     if (gw) {
+                       const Tensor xv = sx.get("LinearBackward");
+                       grads[1] = matmul(transpose(g2, 0, 1), reshape(xv, {-1, xv.size(-1)}));
+                     }
+                     if (gb) grads[2] = sum(g2, {0});
+                     return grads;
+                   });
+  return out;
+}
+
+}  // namespace ember
