@@ -4,6 +4,7 @@
 #include "ember/ops/elementwise.h"
 #include "ember/ops/reduce.h"
 #include "ember/ops/shape.h"
+#include "backend/cpu/lapack.h"
 #include "ops/op_utils.h"
 
 namespace ember {
@@ -160,3 +161,31 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 }  // namespace ember
+
+namespace ember::linalg {
+
+Tensor lstsq(const Tensor& a, const Tensor& b) {
+  ops::check_defined(a, "lstsq");
+  ops::check_defined(b, "lstsq", "b");
+  EMBER_CHECK_T(DeviceError, a.device().is_cpu() && b.device().is_cpu(),
+                "lstsq: only CPU tensors are supported");
+  EMBER_CHECK_SHAPE(a.dim() == 2 && (b.dim() == 1 || b.dim() == 2) && b.size(0) == a.size(0),
+                    "lstsq: expected a (m, n) and b (m) or (m, k), got ", a.shape_str(), " and ",
+                    b.shape_str());
+  const int64_t m = a.size(0), n = a.size(1), k = b.dim() == 1 ? 1 : b.size(1);
+  EMBER_CHECK_SHAPE(m >= n, "lstsq: needs at least as many rows as columns, got ", a.shape_str());
+  EMBER_CHECK_DTYPE(is_floating(a.dtype()) && a.dtype() == b.dtype(),
+                    "lstsq: expected float tensors of one dtype, got ", a.dtype(), " and ",
+                    b.dtype());
+  NoGradGuard no_grad;
+  Tensor a64 = a.to(kFloat64).contiguous().clone();
+  // b as column-major (m, k): the row-major transpose (k, m).
+  Tensor b64 = (b.dim() == 1 ? b.unsqueeze(1) : b).to(kFloat64).t().contiguous().clone();
+  cpu::lstsq_f64(static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+                 a64.data_ptr<double>(), b64.data_ptr<double>());
+  Tensor x = b64.narrow(1, 0, n).t().contiguous();  // (n, k)
+  if (b.dim() == 1) x = x.reshape({n});
+  return x.to(a.dtype());
+}
+
+}  // namespace ember::linalg

@@ -17,3 +17,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 Tensor dot(const Tensor& a, const Tensor& b);
 
 }  // namespace ember
+
+namespace ember::linalg {
+
+/// Least-squares solution x of min ||a x - b||₂ (LAPACK gels): a: (m, n) with m >= n and full
+/// rank, b: (m) or (m, k) -> x: (n) or (n, k). float32 or float64; no gradient.
+Tensor lstsq(const Tensor& a, const Tensor& b);
+
+}  // namespace ember::linalg

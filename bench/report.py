@@ -1,0 +1,63 @@
+# Prints the side-by-side table from RESULT lines: Ember at its default setting against libtorch
+# and PyTorch at their best setting, with ratios (> 1 means Ember is faster) and GFLOP/s.
+import collections
+import os
+import re
+import sys
+
+FLOPS = {}
+for case in ["matmul_1024x1024x1024", "matmul_4096x768x768"]:
+    n, k, m = map(int, re.findall(r"\d+", case))
+    FLOPS[case] = 2.0 * n * k * m
+
+
+def peak_gflops():
+    # Zen 4 / AVX-512 or AVX2 with two FMA pipes: 32 float32 FLOP per cycle per core.
+    mhz = 0.0
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("cpu MHz"):
+                mhz = float(line.split(":")[1])
+                break
+    return os.cpu_count() * mhz * 1e-3 * 32
+
+
+def main(path):
+    times = collections.defaultdict(dict)  # (case, impl) -> {setting: seconds}
+    for line in open(path):
+        _, case, impl, seconds, setting = line.rstrip("\n").split("\t")
+        times[(case, impl)][setting] = float(seconds)
+    cases = sorted({c for c, _ in times}, key=lambda c: (not c.startswith("matmul"), c))
+    peak = peak_gflops()
+    print(f"machine: {os.cpu_count()} cores, float32 peak ~{peak:.0f} GFLOP/s (cores x GHz x 32)")
+    print(f"{'case':24} {'ember':>11} {'libtorch':>11} {'pytorch':>11} {'vs libtorch':>12} {'vs pytorch':>11}  best rival setting")
+    for case in cases:
+        e = times[(case, "ember")].get("default")
+        row = [case]
+        rivals = {}
+        for impl in ["libtorch", "pytorch"]:
+            t = times.get((case, impl), {})
+            if t:
+                s = min(t, key=t.get)
+                rivals[impl] = (t[s], s)
+        def fmt(sec):
+            if sec is None:
+                return "-"
+            if case in FLOPS:
+                return f"{FLOPS[case] / sec * 1e-9:7.1f} GF/s"
+            return f"{sec * 1e6:8.2f} us" if sec < 1e-3 else f"{sec * 1e3:8.3f} ms"
+        line = f"{case:24} {fmt(e):>11} {fmt(rivals.get('libtorch', (None,))[0]):>11} {fmt(rivals.get('pytorch', (None,))[0]):>11}"
+        for impl in ["libtorch", "pytorch"]:
+            if impl in rivals and e:
+                line += f" {rivals[impl][0] / e:>10.2f}x"
+            else:
+                line += f" {'-':>10} "
+        line += "  " + ", ".join(f"{k}: {v[1]}" for k, v in rivals.items())
+        if case in FLOPS and e:
+            line += f"  (ember at {FLOPS[case] / e * 1e-9 / peak:.0%} of peak)"
+        print(line)
+    print("ratios are rival time / ember time: above 1 means Ember is faster")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

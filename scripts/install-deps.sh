@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Ember needs to build, test and benchmark on Debian 12 (as root, via apt-get).
+# Idempotent: packages already present are skipped, and apt-get runs only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libopenblas-openmp-dev   # BLAS/LAPACK, OpenMP build: one thread pool shared with our kernels
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3-torch libtorch-dev  # PyTorch 1.13: the numerical oracle (parity tests) and the benchmark rival
+  python3-numpy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: need root to apt-get install: ${missing[*]}" >&2
+  exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
