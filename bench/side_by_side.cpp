@@ -43,6 +43,63 @@ void torch_add_tiny(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize((a + b).data_ptr());
 }
 
+// ---- MLP 784-256-128-10 (ReLU): one Adam training step at batch 128, and batch-1 inference ----
+
+std::shared_ptr<ember::nn::Sequential> ember_mlp() {
+  using namespace ember::nn;
+  return std::make_shared<Sequential>(std::make_shared<Linear>(784, 256), std::make_shared<ReLU>(),
+                                      std::make_shared<Linear>(256, 128), std::make_shared<ReLU>(),
+                                      std::make_shared<Linear>(128, 10));
+}
+
+torch::nn::Sequential torch_mlp() {
+  return torch::nn::Sequential(torch::nn::Linear(784, 256), torch::nn::ReLU(),
+                               torch::nn::Linear(256, 128), torch::nn::ReLU(),
+                               torch::nn::Linear(128, 10));
+}
+
+void ember_mlp_train(benchmark::State& state) {
+  ember::manual_seed(0);
+  auto model = ember_mlp();
+  ember::optim::Adam opt(model->parameters(), {.lr = 1e-3});
+  ember::Tensor x = ember::randn({128, 784}), y = ember::randint(0, 10, {128});
+  for (auto _ : state) {
+    opt.zero_grad();
+    ember::Tensor loss = ember::nn::functional::cross_entropy((*model)(x), y);
+    loss.backward();
+    opt.step();
+  }
+}
+
+void torch_mlp_train(benchmark::State& state) {
+  torch::manual_seed(0);
+  auto model = torch_mlp();
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  torch::Tensor x = torch::randn({128, 784}), y = torch::randint(0, 10, {128});
+  for (auto _ : state) {
+    opt.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    loss.backward();
+    opt.step();
+  }
+}
+
+void ember_mlp_infer(benchmark::State& state) {
+  ember::manual_seed(0);
+  auto model = ember_mlp();
+  ember::Tensor x = ember::randn({1, 784});
+  ember::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize((*model)(x).raw_data());
+}
+
+void torch_mlp_infer(benchmark::State& state) {
+  torch::manual_seed(0);
+  auto model = torch_mlp();
+  torch::Tensor x = torch::randn({1, 784});
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(model->forward(x).data_ptr());
+}
+
 // Collects real time per iteration of every run, keyed "case/impl".
 class Collector : public benchmark::ConsoleReporter {
  public:
@@ -69,6 +126,15 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMillisecond)->MinTime(1.0);
   benchmark::RegisterBenchmark("add_1elem/ember", ember_add_tiny)->MinTime(0.5);
   benchmark::RegisterBenchmark("add_1elem/libtorch", torch_add_tiny)->MinTime(0.5);
+
+  benchmark::RegisterBenchmark("mlp_train_step_b128/ember", ember_mlp_train)
+      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+  benchmark::RegisterBenchmark("mlp_train_step_b128/libtorch", torch_mlp_train)
+      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+  benchmark::RegisterBenchmark("mlp_infer_1/ember", ember_mlp_infer)
+      ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+  benchmark::RegisterBenchmark("mlp_infer_1/libtorch", torch_mlp_infer)
+      ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
 
   benchmark::Initialize(&argc, argv);
   Collector collector;

@@ -81,8 +81,14 @@ const TensorImpl& checked(const std::shared_ptr<TensorImpl>& impl) {
 
 const Shape& Tensor::shape() const { return checked(impl_).shape; }
 const Shape& Tensor::strides() const { return checked(impl_).strides; }
-int64_t Tensor::size(int64_t d) const { return shape()[detail::wrap_dim(d, dim(), "size")]; }
-int64_t Tensor::stride(int64_t d) const { return strides()[detail::wrap_dim(d, dim(), "stride")]; }
+int64_t Tensor::size(int64_t d) const {
+  EMBER_CHECK_INDEX(dim() > 0, "size(", d, "): a 0-d tensor has no dimensions");
+  return shape()[detail::wrap_dim(d, dim(), "size")];
+}
+int64_t Tensor::stride(int64_t d) const {
+  EMBER_CHECK_INDEX(dim() > 0, "stride(", d, "): a 0-d tensor has no dimensions");
+  return strides()[detail::wrap_dim(d, dim(), "stride")];
+}
 int64_t Tensor::offset() const { return checked(impl_).offset; }
 int64_t Tensor::dim() const { return static_cast<int64_t>(checked(impl_).shape.size()); }
 int64_t Tensor::numel() const { return checked(impl_).numel; }
@@ -174,6 +180,7 @@ EMBER_INSTANTIATE(double)
 EMBER_INSTANTIATE(int32_t)
 EMBER_INSTANTIATE(int64_t)
 EMBER_INSTANTIATE(bool)
+EMBER_INSTANTIATE(BFloat16)
 #undef EMBER_INSTANTIATE
 
 // ---- autograd metadata ----
@@ -215,42 +222,104 @@ Tensor& Tensor::detach_() {
 }
 
 // ---- printing ----
+// Follows torch's _tensor_str: one format for all elements (integer-valued floats print as "2.",
+// others with 4 decimals, scientific when the range is wide), right-aligned to a common width,
+// and tensors over 1000 elements summarized with 3 edge items per dim.
 namespace {
-void print_rec(std::ostringstream& os, const Tensor& t, std::vector<int64_t>& idx, int64_t d,
-               bool floating, int indent) {
-  const int64_t n = t.size(d);
-  os << "[";
-  const bool last = d == t.dim() - 1;
-  const int64_t limit = 1000;
-  for (int64_t i = 0; i < n; ++i) {
-    if (t.numel() > limit && n > 6 && i == 3) {
-      os << (last ? "..., " : "...,\n" + std::string(static_cast<size_t>(indent + 1), ' '));
-      i = n - 3;
-    }
-    idx[d] = i;
-    if (last) {
-      if (floating) {
-        const double v = t.at<double>(idx);
-        if (std::isnan(v)) os << "nan";
-        else if (std::isinf(v)) os << (v > 0 ? "inf" : "-inf");
-        else if (v == std::floor(v) && std::fabs(v) < 1e16) os << static_cast<int64_t>(v) << ".";
-        else os << std::setprecision(4) << std::fixed << v << std::defaultfloat;
-      } else if (t.dtype() == kBool) {
-        os << (t.at<bool>(idx) ? "True" : "False");
-      } else {
-        os << t.at<int64_t>(idx);
-      }
+constexpr int64_t kSummarizeOver = 1000;
+constexpr int64_t kEdgeItems = 3;
+
+struct Formatter {
+  bool floating = false, is_bool = false, int_mode = true, sci = false;
+  size_t width = 1;
+
+  std::string format(double v) const {
+    char buf[64];
+    if (is_bool) return v != 0 ? "True" : "False";
+    if (!floating) {
+      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+    } else if (std::isnan(v)) {
+      return "nan";
+    } else if (std::isinf(v)) {
+      return v > 0 ? "inf" : "-inf";
+    } else if (sci) {
+      std::snprintf(buf, sizeof buf, "%.4e", v);
+    } else if (int_mode) {
+      std::snprintf(buf, sizeof buf, "%.0f.", v);
     } else {
-      print_rec(os, t, idx, d + 1, floating, indent + 1);
+      std::snprintf(buf, sizeof buf, "%.4f", v);
     }
-    if (i + 1 < n) {
-      if (last) {
-        os << ", ";
-      } else {
-        os << "," << std::string(static_cast<size_t>(t.dim() - d - 1), '\n')
-           << std::string(static_cast<size_t>(indent + 1), ' ');
+    return buf;
+  }
+  std::string padded(double v) const {
+    std::string s = format(v);
+    if (width > s.size()) s.insert(size_t{0}, width - s.size(), ' ');
+    return s;
+  }
+};
+
+// Indices along one dim that are printed (all, or the first and last kEdgeItems).
+std::vector<int64_t> shown(int64_t n, bool summarize) {
+  std::vector<int64_t> out;
+  for (int64_t i = 0; i < n; ++i)
+    if (!summarize || n <= 2 * kEdgeItems || i < kEdgeItems || i >= n - kEdgeItems) out.push_back(i);
+  return out;
+}
+
+void collect(const Tensor& t, std::vector<int64_t>& idx, int64_t d, bool summarize,
+             std::vector<double>& values) {
+  if (d == t.dim()) {
+    values.push_back(t.at<double>(idx));
+    return;
+  }
+  for (int64_t i : shown(t.size(d), summarize)) {
+    idx[d] = i;
+    collect(t, idx, d + 1, summarize, values);
+  }
+}
+
+Formatter make_formatter(const Tensor& t, const std::vector<double>& values) {
+  Formatter f;
+  f.floating = is_floating(t.dtype());
+  f.is_bool = t.dtype() == kBool;
+  if (f.floating) {
+    double lo = INFINITY, hi = 0;
+    for (double v : values) {
+      if (!std::isfinite(v)) continue;
+      if (v != std::ceil(v)) f.int_mode = false;
+      if (v != 0) {
+        lo = std::min(lo, std::fabs(v));
+        hi = std::max(hi, std::fabs(v));
       }
     }
+    if (hi > 0) {
+      f.sci = f.int_mode ? (hi / lo > 1000 || hi > 1e8) : (hi / lo > 1000 || hi > 1e8 || lo < 1e-4);
+    }
+  }
+  for (double v : values) f.width = std::max(f.width, f.format(v).size());
+  return f;
+}
+
+void print_rec(std::ostringstream& os, const Tensor& t, std::vector<int64_t>& idx, int64_t d,
+               const Formatter& f, bool summarize, int indent) {
+  const int64_t n = t.size(d);
+  const bool last = d == t.dim() - 1;
+  const std::vector<int64_t> items = shown(n, summarize);
+  os << "[";
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (k > 0) {
+      os << (last ? ", " : ",");
+      if (!last) os << std::string(static_cast<size_t>(t.dim() - d - 1), '\n')
+                    << std::string(static_cast<size_t>(indent + 1), ' ');
+      if (items[k] != items[k - 1] + 1) {
+        os << (last ? " ...," : "...,");
+        if (last) os << ' ';
+        else os << '\n' << std::string(static_cast<size_t>(indent + 1), ' ');
+      }
+    }
+    idx[d] = items[k];
+    if (last) os << f.padded(t.at<double>(idx));
+    else print_rec(os, t, idx, d + 1, f, summarize, indent + 1);
   }
   os << "]";
 }
@@ -260,24 +329,18 @@ std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
   std::ostringstream os;
   os << "tensor(";
-  const bool floating = is_floating(dtype());
+  const bool summarize = numel() > kSummarizeOver;
+  std::vector<int64_t> idx(static_cast<size_t>(dim()), 0);
+  std::vector<double> values;
+  if (numel() > 0) collect(*this, idx, 0, summarize, values);
+  const Formatter f = make_formatter(*this, values);
   if (dim() == 0) {
-    std::vector<int64_t> idx;
-    const double v = at<double>(idx);
-    if (floating) {
-      if (v == std::floor(v) && std::fabs(v) < 1e16) os << static_cast<int64_t>(v) << ".";
-      else os << std::setprecision(4) << std::fixed << v;
-    } else if (dtype() == kBool) {
-      os << (v != 0 ? "True" : "False");
-    } else {
-      os << static_cast<int64_t>(v);
-    }
+    os << f.format(values[0]);
   } else if (numel() == 0) {
     os << "[]";
     if (dim() > 1) os << ", size=" << shape_str();
   } else {
-    std::vector<int64_t> idx(static_cast<size_t>(dim()), 0);
-    print_rec(os, *this, idx, 0, floating, 7);
+    print_rec(os, *this, idx, 0, f, summarize, 7);
   }
   if (dtype() != kFloat32 && dtype() != kInt64 && dtype() != kBool) os << ", dtype=" << dtype();
   if (!device().is_cpu()) os << ", device='" << device() << "'";

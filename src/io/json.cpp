@@ -67,12 +67,13 @@ class Parser {
     skip_ws();
     Value v = parse_value(0);
     skip_ws();
-    if (pos_ != s_.size()) fail(pos_, "unexpected " + describe(pos_) + " after the JSON value");
+    if (pos_ != s_.size()) fail(pos_, "unexpected ", describe(pos_), " after the JSON value");
     return v;
   }
 
  private:
-  [[noreturn]] void fail(size_t at, const std::string& what) const {
+  template <class... Args>
+  [[noreturn]] void fail(size_t at, const Args&... what) const {
     size_t line = 1, column = 1;
     for (size_t i = 0; i < at && i < s_.size(); ++i) {
       const auto c = static_cast<uint8_t>(s_[i]);
@@ -83,8 +84,8 @@ class Parser {
         ++column;  // count code points, not continuation bytes
       }
     }
-    EMBER_THROW(IOError, opt_.source.empty() ? "" : opt_.source + ": ",
-                "JSON parse error at line ", line, ", column ", column, " (byte ", at, "): ", what);
+    EMBER_THROW(IOError, opt_.source.empty() ? "" : opt_.source + ": ", "JSON parse error at line ",
+                line, ", column ", column, " (byte ", at, "): ", what...);
   }
 
   std::string describe(size_t at) const {
@@ -114,12 +115,21 @@ class Parser {
   Value parse_value(int depth) {
     if (at_end()) fail(pos_, "unexpected end of input, expected a value");
     switch (s_[pos_]) {
-      case '{': return parse_object(depth);
-      case '[': return parse_array(depth);
-      case '"': return Value(parse_string());
-      case 't': expect_literal("true"); return Value(true);
-      case 'f': expect_literal("false"); return Value(false);
-      case 'n': expect_literal("null"); return Value();
+      case '{':
+        return parse_object(depth);
+      case '[':
+        return parse_array(depth);
+      case '"':
+        return Value(parse_string());
+      case 't':
+        expect_literal("true");
+        return Value(true);
+      case 'f':
+        expect_literal("false");
+        return Value(false);
+      case 'n':
+        expect_literal("null");
+        return Value();
       case 'N':
         if (!opt_.allow_nan) break;
         expect_literal("NaN");
@@ -131,13 +141,12 @@ class Parser {
       default:
         if (s_[pos_] == '-' || (s_[pos_] >= '0' && s_[pos_] <= '9')) return parse_number();
     }
-    fail(pos_, "unexpected " + describe(pos_) + ", expected a value");
+    fail(pos_, "unexpected ", describe(pos_), ", expected a value");
   }
 
   void enter(int depth) const {
     if (depth >= opt_.max_depth)
-      fail(pos_, "arrays and objects nested deeper than " + std::to_string(opt_.max_depth) +
-                     " levels");
+      fail(pos_, "arrays and objects nested deeper than ", opt_.max_depth, " levels");
   }
 
   Value parse_object(int depth) {
@@ -151,18 +160,18 @@ class Parser {
     }
     while (true) {
       skip_ws();
-      if (peek() != '"') fail(pos_, "unexpected " + describe(pos_) + ", expected a string key");
+      if (peek() != '"') fail(pos_, "unexpected ", describe(pos_), ", expected a string key");
       const size_t key_pos = pos_;
       std::string key = parse_string();
       skip_ws();
-      if (peek() != ':') fail(pos_, "unexpected " + describe(pos_) + ", expected ':'");
+      if (peek() != ':') fail(pos_, "unexpected ", describe(pos_), ", expected ':'");
       ++pos_;
       skip_ws();
       Value v = parse_value(depth + 1);
       if (opt_.allow_duplicate_keys) {
         obj.set(std::move(key), std::move(v));
       } else if (Value* old = obj.find(key); old != nullptr) {
-        fail(key_pos, "duplicate key \"" + key + "\"");
+        fail(key_pos, "duplicate key \"", key, "\"");
       } else {
         obj.insert(std::move(key), std::move(v));
       }
@@ -175,7 +184,7 @@ class Parser {
         ++pos_;
         return Value(std::move(obj));
       }
-      fail(pos_, "unexpected " + describe(pos_) + ", expected ',' or '}'");
+      fail(pos_, "unexpected ", describe(pos_), ", expected ',' or '}'");
     }
   }
 
@@ -200,7 +209,7 @@ class Parser {
         ++pos_;
         return Value(std::move(arr));
       }
-      fail(pos_, "unexpected " + describe(pos_) + ", expected ',' or ']'");
+      fail(pos_, "unexpected ", describe(pos_), ", expected ',' or ']'");
     }
   }
 
@@ -210,10 +219,14 @@ class Parser {
     for (size_t k = 0; k < 4; ++k) {
       const char c = s_[at + k];
       uint32_t d = 0;
-      if (c >= '0' && c <= '9') d = static_cast<uint32_t>(c - '0');
-      else if (c >= 'a' && c <= 'f') d = static_cast<uint32_t>(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') d = static_cast<uint32_t>(c - 'A' + 10);
-      else fail(at + k, "invalid hex digit in \\u escape");
+      if (c >= '0' && c <= '9')
+        d = static_cast<uint32_t>(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        d = static_cast<uint32_t>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        d = static_cast<uint32_t>(c - 'A' + 10);
+      else
+        fail(at + k, "invalid hex digit in \\u escape");
       v = v * 16 + d;
     }
     return v;
@@ -231,8 +244,8 @@ class Parser {
       }
       if (c < 0x20) {
         static const char* hex = "0123456789ABCDEF";
-        fail(pos_, std::string("control character U+00") + hex[c >> 4] + hex[c & 15] +
-                       " in string (must be escaped)");
+        fail(pos_, "control character U+00", hex[c >> 4], hex[c & 15],
+             " in string (must be escaped)");
       }
       if (c == '\\') {
         parse_escape(out);
@@ -251,16 +264,34 @@ class Parser {
     const char e = s_[pos_ + 1];
     pos_ += 2;
     switch (e) {
-      case '"': out += '"'; return;
-      case '\\': out += '\\'; return;
-      case '/': out += '/'; return;
-      case 'b': out += '\b'; return;
-      case 'f': out += '\f'; return;
-      case 'n': out += '\n'; return;
-      case 'r': out += '\r'; return;
-      case 't': out += '\t'; return;
-      case 'u': break;
-      default: fail(start, "invalid escape sequence in string");
+      case '"':
+        out += '"';
+        return;
+      case '\\':
+        out += '\\';
+        return;
+      case '/':
+        out += '/';
+        return;
+      case 'b':
+        out += '\b';
+        return;
+      case 'f':
+        out += '\f';
+        return;
+      case 'n':
+        out += '\n';
+        return;
+      case 'r':
+        out += '\r';
+        return;
+      case 't':
+        out += '\t';
+        return;
+      case 'u':
+        break;
+      default:
+        fail(start, "invalid escape sequence in string");
     }
     uint32_t cp = parse_hex4(pos_);
     pos_ += 4;
@@ -307,8 +338,10 @@ class Parser {
       if (!is_digit(peek())) fail(pos_, "invalid number (expected a digit after '.')");
       bool leading = magnitude == 0;
       while (is_digit(peek())) {
-        if (leading && peek() == '0') --magnitude;
-        else leading = false;
+        if (leading && peek() == '0')
+          --magnitude;
+        else
+          leading = false;
         ++pos_;
       }
     }
@@ -356,13 +389,27 @@ class Writer {
 
   void value(const Value& v, int level) {
     switch (v.type()) {
-      case Type::Null: out_ += "null"; return;
-      case Type::Bool: out_ += v.as_bool() ? "true" : "false"; return;
-      case Type::Int: integer(v.as_int()); return;
-      case Type::Double: number(v.as_double()); return;
-      case Type::String: string(v.as_string()); return;
-      case Type::Array: array(v.as_array(), level); return;
-      case Type::Object: object(v.as_object(), level); return;
+      case Type::Null:
+        out_ += "null";
+        return;
+      case Type::Bool:
+        out_ += v.as_bool() ? "true" : "false";
+        return;
+      case Type::Int:
+        integer(v.as_int());
+        return;
+      case Type::Double:
+        number(v.as_double());
+        return;
+      case Type::String:
+        string(v.as_string());
+        return;
+      case Type::Array:
+        array(v.as_array(), level);
+        return;
+      case Type::Object:
+        object(v.as_object(), level);
+        return;
     }
   }
 
@@ -402,13 +449,27 @@ class Writer {
         continue;
       }
       switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\b': out_ += "\\b"; break;
-        case '\f': out_ += "\\f"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\b':
+          out_ += "\\b";
+          break;
+        case '\f':
+          out_ += "\\f";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
         default:
           if (c < 0x20) {
             out_ += "\\u00";

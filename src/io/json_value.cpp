@@ -9,13 +9,20 @@ namespace ember::json {
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::Null: return "null";
-    case Type::Bool: return "bool";
-    case Type::Int: return "integer";
-    case Type::Double: return "number";
-    case Type::String: return "string";
-    case Type::Array: return "array";
-    case Type::Object: return "object";
+    case Type::Null:
+      return "null";
+    case Type::Bool:
+      return "bool";
+    case Type::Int:
+      return "integer";
+    case Type::Double:
+      return "number";
+    case Type::String:
+      return "string";
+    case Type::Array:
+      return "array";
+    case Type::Object:
+      return "object";
   }
   return "?";
 }
@@ -74,7 +81,9 @@ Value& Value::operator=(Value&& other) noexcept {
 
 Value::~Value() = default;
 
-Value Value::object() { return Value(Object{}); }
+Value Value::object() {
+  return Value(Object{});
+}
 
 void Value::type_error(const char* expected) const {
   EMBER_THROW(ValueError, "JSON value is ", type_name(type_), ", expected ", expected);
@@ -180,12 +189,18 @@ bool Value::operator==(const Value& other) const {
   }
   if (type_ != other.type_) return false;
   switch (type_) {
-    case Type::Null: return true;
-    case Type::Bool: return bool_ == other.bool_;
-    case Type::String: return string_ == other.string_;
-    case Type::Array: return array_ == other.array_;
-    case Type::Object: return *object_ == *other.object_;
-    default: return false;
+    case Type::Null:
+      return true;
+    case Type::Bool:
+      return bool_ == other.bool_;
+    case Type::String:
+      return string_ == other.string_;
+    case Type::Array:
+      return array_ == other.array_;
+    case Type::Object:
+      return *object_ == *other.object_;
+    default:
+      return false;
   }
 }
 

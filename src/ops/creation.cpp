@@ -145,6 +145,14 @@ template Tensor from_vector<BFloat16>(const std::vector<BFloat16>&, IntList);
 
 Tensor from_blob(void* data, IntList shape, DType dtype, std::function<void(void*)> deleter,
                  IntList strides) {
+  // Until the storage owns the memory, a failed check must still run the deleter.
+  struct ReleaseOnThrow {
+    void* data;
+    std::function<void(void*)>* deleter;
+    ~ReleaseOnThrow() {
+      if (deleter && *deleter) (*deleter)(data);
+    }
+  } guard{data, &deleter};
   EMBER_CHECK(data != nullptr || detail::shape_numel(shape) == 0, "from_blob: null data pointer");
   const Shape st = strides.empty() ? detail::contiguous_strides(shape) : strides;
   EMBER_CHECK_SHAPE(st.size() == shape.size(), "from_blob: ", st.size(), " strides for ",
@@ -157,6 +165,7 @@ Tensor from_blob(void* data, IntList shape, DType dtype, std::function<void(void
   }
   auto storage = std::make_shared<Storage>(data, static_cast<size_t>(extent) * itemsize(dtype),
                                            Device::cpu(), std::move(deleter));
+  guard.deleter = nullptr;
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::move(storage);
   impl->shape = shape;

@@ -1,4 +1,5 @@
-// Files: atomic writes (temporary file, fsync, rename, fsync dir), whole-file reads, read-only maps.
+// Files: atomic writes (temporary file, fsync, rename, fsync dir), whole-file reads, read-only
+// maps.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "ember/core/error.h"
+
 namespace ember::io {
 
 /// Writes a file so that readers see either the old contents or the new, never a mix, even after a
@@ -14,6 +17,7 @@ namespace ember::io {
 /// fsynced, renamed over the target, and then the directory is fsynced. New files get the usual
 /// 0666 & ~umask permissions. If anything fails the temporary file is removed and ember::IOError
 /// names the path and the system's reason. Destroying an uncommitted AtomicFile discards it.
+/// A symbolic link at path is replaced by the new file, not followed.
 ///
 ///   AtomicFile f("model.safetensors");
 ///   f.write(header.data(), header.size());

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "ember/core/error.h"
+
 namespace ember::json {
 
 class Value;
@@ -28,21 +30,21 @@ const char* type_name(Type t);
 /// types; parse errors throw ember::IOError.
 class Value {
  public:
-  Value() = default;  ///< null
-  Value(std::nullptr_t) {}  // NOLINT(google-explicit-constructor)
-  Value(bool b) : type_(Type::Bool), bool_(b) {}  // NOLINT(google-explicit-constructor)
-  Value(int i) : type_(Type::Int), int_(i) {}  // NOLINT(google-explicit-constructor)
-  Value(long i) : type_(Type::Int), int_(i) {}  // NOLINT(google-explicit-constructor)
+  Value() = default;                                 ///< null
+  Value(std::nullptr_t) {}                           // NOLINT(google-explicit-constructor)
+  Value(bool b) : type_(Type::Bool), bool_(b) {}     // NOLINT(google-explicit-constructor)
+  Value(int i) : type_(Type::Int), int_(i) {}        // NOLINT(google-explicit-constructor)
+  Value(long i) : type_(Type::Int), int_(i) {}       // NOLINT(google-explicit-constructor)
   Value(long long i) : type_(Type::Int), int_(i) {}  // NOLINT(google-explicit-constructor)
-  Value(unsigned i) : type_(Type::Int), int_(i) {}  // NOLINT(google-explicit-constructor)
+  Value(unsigned i) : type_(Type::Int), int_(i) {}   // NOLINT(google-explicit-constructor)
   /// Unsigned values above INT64_MAX throw ember::ValueError.
-  Value(unsigned long i);  // NOLINT(google-explicit-constructor)
-  Value(unsigned long long i);  // NOLINT(google-explicit-constructor)
-  Value(double d) : type_(Type::Double), double_(d) {}  // NOLINT(google-explicit-constructor)
+  Value(unsigned long i);                                    // NOLINT(google-explicit-constructor)
+  Value(unsigned long long i);                               // NOLINT(google-explicit-constructor)
+  Value(double d) : type_(Type::Double), double_(d) {}       // NOLINT(google-explicit-constructor)
   Value(const char* s) : type_(Type::String), string_(s) {}  // NOLINT(google-explicit-constructor)
   Value(std::string s) : type_(Type::String), string_(std::move(s)) {}  // NOLINT
-  Value(std::string_view s) : type_(Type::String), string_(s) {}  // NOLINT
-  Value(Array a) : type_(Type::Array), array_(std::move(a)) {}  // NOLINT
+  Value(std::string_view s) : type_(Type::String), string_(s) {}        // NOLINT
+  Value(Array a) : type_(Type::Array), array_(std::move(a)) {}          // NOLINT
   Value(Object o);  // NOLINT(google-explicit-constructor)
 
   Value(const Value& other);
@@ -176,7 +178,9 @@ struct DumpOptions {
 /// shortest form that reads back exactly and always show a '.' or an exponent. Strings that are not
 /// valid UTF-8 throw ember::ValueError.
 std::string dump(const Value& value, const DumpOptions& options = {});
-inline std::string Value::dump(int indent) const { return json::dump(*this, {indent, false}); }
+inline std::string Value::dump(int indent) const {
+  return json::dump(*this, {indent, false});
+}
 
 /// Reads and parses a whole file (errors name the path).
 Value parse_file(const std::string& path, ParseOptions options = {});

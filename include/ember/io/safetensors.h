@@ -1,4 +1,5 @@
-// safetensors: the Hugging Face tensor file format; validated loads (zero-copy maps) and atomic saves.
+// safetensors: the Hugging Face tensor file format; validated loads (zero-copy maps) and atomic
+// saves.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +42,8 @@ struct SafeTensorInfo {
 /// Writes tensors to path atomically (io::AtomicFile), laid out exactly as the Python library does:
 /// entries sorted by dtype alignment (largest first) then name, the header padded with spaces to a
 /// multiple of 8 bytes so every tensor is aligned, "__metadata__" first when metadata is not empty.
-/// Non-contiguous tensors are written contiguous; autograd state is not saved. Duplicate or reserved
+/// Non-contiguous tensors are written contiguous; autograd state is not saved. Duplicate or
+/// reserved
 /// ("__metadata__") names, names or metadata that are not valid UTF-8, and undefined tensors throw
 /// ember::ValueError; file system failures throw ember::IOError and leave any old file intact.
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
@@ -55,7 +57,10 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
 /// tensors are writable, writes never reach the file, and the mapping is released when the file
 /// object and the last tensor viewing it are gone. A tensor whose bytes are not aligned for its
 /// dtype (possible in files padded by other writers), and any BOOL tensor holding bytes other than
-/// 0 or 1, is copied instead. Without mmap, get() reads the tensor into fresh memory.
+/// 0 or 1, is copied instead; repeated get() calls for one name view the same memory (clone() for
+/// an independent copy). Without mmap, get() reads the tensor into fresh memory each time.
+/// Note: as with any memory map, truncating the file while tensors view it can crash readers;
+/// replacing it (as save_safetensors does, by rename) is safe.
 class SafeTensorsFile {
  public:
   explicit SafeTensorsFile(const std::string& path, bool mmap = true);

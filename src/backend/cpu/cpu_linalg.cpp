@@ -32,6 +32,15 @@ void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, doub
                int ldc) {
   cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+void blas_gemv(CBLAS_TRANSPOSE t, int rows, int cols, double alpha, const float* a, int lda,
+               const float* x, int incx, double beta, float* y) {
+  cblas_sgemv(CblasRowMajor, t, rows, cols, static_cast<float>(alpha), a, lda, x, incx,
+              static_cast<float>(beta), y, 1);
+}
+void blas_gemv(CBLAS_TRANSPOSE t, int rows, int cols, double alpha, const double* a, int lda,
+               const double* x, int incx, double beta, double* y) {
+  cblas_dgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, beta, y, 1);
+}
 }  // namespace
 
 void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha,
@@ -45,6 +54,17 @@ void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& out, doubl
     const scalar_t* pb = b.data_ptr<scalar_t>();
     scalar_t* po = out.data_ptr<scalar_t>();
     for (int64_t i = 0; i < batch; ++i) {
+      if (M == 1) {
+        // A row vector times a matrix (batch-1 inference): y = b^T x as a GEMV, no GEMM packing.
+        // b is (K, N); as a row-major matrix it is (K, N) with ldb (NoTrans) or its transpose.
+        const CBLAS_TRANSPOSE t = lb.trans == CblasNoTrans ? CblasTrans : CblasNoTrans;
+        const int rows = static_cast<int>(lb.trans == CblasNoTrans ? K : N);
+        const int cols = static_cast<int>(lb.trans == CblasNoTrans ? N : K);
+        const int64_t incx = la.trans == CblasNoTrans ? 1 : la.ld;
+        blas_gemv(t, rows, cols, alpha, pb + i * sb, static_cast<int>(lb.ld), pa + i * sa,
+                  static_cast<int>(incx), beta, po + i * so);
+        continue;
+      }
       blas_gemm(la.trans, lb.trans, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
                 alpha, pa + i * sa, static_cast<int>(la.ld), pb + i * sb, static_cast<int>(lb.ld),
                 beta, po + i * so, static_cast<int>(N));
