@@ -10,6 +10,8 @@
 #include "ember/core/generator.h"
 #include "ember/core/storage.h"
 #include "ember/core/tensor.h"
+#include "ember/io/io.h"
+#include "ember/nn/nn.h"
 #include "ember/ops/creation.h"
 #include "ember/ops/elementwise.h"
 #include "ember/ops/index.h"
@@ -17,3 +19,4 @@
 #include "ember/ops/nn_ops.h"
 #include "ember/ops/reduce.h"
 #include "ember/ops/shape.h"
+#include "ember/optim/optim.h"

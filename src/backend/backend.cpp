@@ -62,6 +62,18 @@ void Backend::adam_step(const Tensor&, const Tensor&, const Tensor&, const Tenso
                         double, double, double, double, double, bool, int64_t, bool, bool) {
   missing("adam_step");
 }
+void Backend::sgd_step(const Tensor&, const Tensor&, const Tensor&, double, double, double, double,
+                       bool, bool, bool) {
+  missing("sgd_step");
+}
+void Backend::rmsprop_step(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                           const Tensor&, double, double, double, double, double, bool, bool) {
+  missing("rmsprop_step");
+}
+void Backend::adagrad_step(const Tensor&, const Tensor&, const Tensor&, double, double, double,
+                           bool) {
+  missing("adagrad_step");
+}
 
 namespace {
 std::array<Backend*, 2>& registry() {

@@ -73,6 +73,25 @@ class Backend {
                          const Tensor& v, const Tensor& vmax, double lr, double beta1,
                          double beta2, double eps, double weight_decay, bool decoupled,
                          int64_t step, bool amsgrad, bool maximize);
+  /// One fused SGD update of contiguous param and grad (torch.optim.SGD, 1.13 order):
+  /// d = (maximize ? -g : g) + weight_decay * p; with momentum != 0, buf = d on the first step
+  /// (init_buf) and buf = momentum * buf + (1 - dampening) * d afterwards, then
+  /// d = nesterov ? d + momentum * buf : buf; finally p -= lr * d. buf is unused without momentum.
+  virtual void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buf, double lr,
+                        double momentum, double dampening, double weight_decay, bool nesterov,
+                        bool maximize, bool init_buf);
+  /// One fused RMSprop update: g = ±grad + weight_decay * p; sq = alpha * sq + (1 - alpha) g²;
+  /// centered: ga = alpha * ga + (1 - alpha) g, avg = sqrt(sq - ga²) + eps, else sqrt(sq) + eps;
+  /// momentum > 0: buf = momentum * buf + g / avg, p -= lr * buf; else p -= lr * g / avg.
+  /// grad_avg / momentum_buf are used only when centered / momentum > 0.
+  virtual void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                            const Tensor& grad_avg, const Tensor& momentum_buf, double lr,
+                            double alpha, double eps, double weight_decay, double momentum,
+                            bool centered, bool maximize);
+  /// One fused Adagrad update with the decayed rate clr = lr / (1 + (step - 1) * lr_decay):
+  /// g = ±grad + weight_decay * p; sum += g²; p -= clr * g / (sqrt(sum) + eps).
+  virtual void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum, double clr,
+                            double weight_decay, double eps, bool maximize);
 
  protected:
   [[noreturn]] void missing(const char* op) const;

@@ -100,7 +100,8 @@ struct Sin { template <class T> EMBER_HD T operator()(T x, double, double) const
 struct Cos { template <class T> EMBER_HD T operator()(T x, double, double) const { return std::cos(x); } };
 struct Tanh { template <class T> EMBER_HD T operator()(T x, double, double) const { return std::tanh(x); } };
 struct Sigmoid { template <class T> EMBER_HD T operator()(T x, double, double) const { return sigmoid_of(x); } };
-struct Relu { template <class T> EMBER_HD T operator()(T x, double, double) const { return x > T(0) ? x : T(0); } };
+// NaN propagates through relu (as in PyTorch): compare with <= so that NaN takes the x branch.
+struct Relu { template <class T> EMBER_HD T operator()(T x, double, double) const { return x <= T(0) ? T(0) : x; } };
 struct LeakyRelu {
   template <class T> EMBER_HD T operator()(T x, double a, double) const { return x > T(0) ? x : x * T(a); }
 };
@@ -197,8 +198,8 @@ struct Maximum {
 struct Minimum {
   template <class T> EMBER_HD T operator()(T a, T b, double) const { return (a != a || a < b) ? a : b; }
 };
-/// (grad, x) -> grad * (x > 0)
-struct ReluBackward { template <class T> EMBER_HD T operator()(T g, T x, double) const { return x > T(0) ? g : T(0); } };
+/// (grad, y = relu(x)) -> grad where y > 0 or y is NaN, else 0 (PyTorch's threshold_backward)
+struct ReluBackward { template <class T> EMBER_HD T operator()(T g, T x, double) const { return x <= T(0) ? T(0) : g; } };
 /// (grad, y = sigmoid(x)) -> grad * y * (1 - y)
 struct SigmoidBackward { template <class T> EMBER_HD T operator()(T g, T y, double) const { return g * y * (T(1) - y); } };
 /// (grad, y = tanh(x)) -> grad * (1 - y²)

@@ -98,8 +98,12 @@ Tensor div(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor pow(const Tensor& a, double p) {
-  ops::check_defined(a, "pow");
+Tensor pow(const Tensor& a_in, double p) {
+  ops::check_defined(a_in, "pow");
+  // An integer tensor to a fractional power is computed in float, as torch.pow(int, 0.5).
+  const Tensor a = std::floor(p) == p ? a_in : float_input(a_in, "pow");
+  EMBER_CHECK(is_floating(a.dtype()) || p >= 0, "pow: integers to negative integer powers are ",
+              "not allowed (", a.dtype(), " tensor, exponent ", p, ")");
   Tensor out = ops::unary_kernel(UnaryOp::PowScalar, a, p);
   autograd::record("PowBackward", out, {a}, [sa = SavedTensor(a), p](const Tensor& g) {
     if (p == 0) return std::vector<Tensor>{zeros_like(g)};
@@ -174,6 +178,8 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   ops::check_defined(cond, "where", "condition");
+  ops::check_defined(a, "where", "first value");
+  ops::check_defined(b, "where", "second value");
   EMBER_CHECK_DTYPE(cond.dtype() == kBool, "where: condition must be bool, got ", cond.dtype());
   ops::check_same_device(cond, a, "where");
   ops::check_same_device(a, b, "where");
@@ -268,7 +274,7 @@ Tensor relu(const Tensor& x) {
   autograd::record("ReluBackward", out, {x}, [sy = SavedTensor(out.detach())](const Tensor& g) {
     Tensor y = sy.get("ReluBackward");
     return std::vector<Tensor>{act_backward(BinaryOp::ReluBackward, g, y, [&] {
-      return where(y > 0.0, g, zeros_like(g));
+      return where(y <= 0.0, zeros_like(g), g);
     })};
   });
   return out;
@@ -288,7 +294,7 @@ Tensor elu(const Tensor& x_in, double alpha) {
   Tensor out = ops::unary_kernel(UnaryOp::Elu, x, alpha);
   autograd::record("EluBackward", out, {x_in}, [sx = SavedTensor(x), alpha](const Tensor& g) {
     Tensor xv = sx.get("EluBackward");
-    return std::vector<Tensor>{where(xv > 0.0, g, g * alpha * exp(xv))};
+    return std::vector<Tensor>{where(xv <= 0.0, g * alpha * exp(xv), g)};  // NaN: g, as torch
   });
   return out;
 }
@@ -387,9 +393,15 @@ namespace {
 Tensor scalar_for(const Tensor& t, double v) {
   // A Python-number-like 0-d tensor: float64 when v has a fraction, else int64; result_type
   // then keeps t's dtype the way PyTorch does for `t + 2` and `t * 0.5`.
+  // It takes t's dtype when that keeps its value class (float tensor, or int tensor and an
+  // integral v), so that a 0-d t isn't widened by it either: 2.0 / scalar_f32 stays float32.
   const bool integral = std::floor(v) == v && std::fabs(v) < 9e15;
-  return ops::scalar_like(v, integral && !is_floating(t.dtype()) ? kInt64 : kFloat64,
-                          t.device());
+  const DType t_dtype = t.dtype();
+  const DType dtype = is_floating(t_dtype)                       ? t_dtype
+                      : integral && t_dtype != kBool             ? t_dtype
+                      : integral                                 ? kInt64
+                                                                 : kFloat32;
+  return ops::scalar_like(v, dtype, t.device());
 }
 }  // namespace
 

@@ -53,7 +53,21 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index_in) {
   ops::check_defined(x, "gather");
   const int64_t d = detail::wrap_dim(dim, x.dim(), "gather");
   Tensor index = index_tensor(index_in, "gather");
-  if (x.dim() > 0) check_gather_shapes(x, d, index, "gather");
+  if (x.dim() > 0) {
+    // As torch.gather: the index may be smaller than x in the other dims; gather from the
+    // leading part of x there.
+    EMBER_CHECK_SHAPE(index.dim() == x.dim(), "gather: index has ", index.dim(),
+                      " dims but input has ", x.dim(), " (shapes ", index.shape_str(), " and ",
+                      x.shape_str(), ")");
+    Tensor part = x;
+    for (int64_t k = 0; k < x.dim(); ++k) {
+      if (k == d || index.size(k) == x.size(k)) continue;
+      EMBER_CHECK_SHAPE(index.size(k) < x.size(k), "gather: index shape ", index.shape_str(),
+                        " is larger than input shape ", x.shape_str(), " in dim ", k);
+      part = narrow(part, k, 0, index.size(k));
+    }
+    if (!part.is_same(x)) return gather(part, d, index);
+  }
   Tensor xc = contig(x);
   Tensor out = detail::make_tensor(index.shape(), x.dtype(), x.device());
   int64_t A, B;
@@ -133,7 +147,20 @@ Tensor index_add(const Tensor& x, int64_t dim, const Tensor& index_in, const Ten
 Tensor index(const Tensor& x, const Tensor& idx) {
   ops::check_defined(x, "index");
   ops::check_defined(idx, "index", "index");
-  if (idx.dtype() == kBool) return masked_select(x, idx);
+  if (idx.dtype() == kBool) {
+    // x[mask]: mask covers x's leading dims (all of them: the selected elements, 1-d);
+    // the result stacks the selected slices: (count, x.shape[mask.dim():]).
+    EMBER_CHECK_INDEX(idx.dim() <= x.dim(), "index: mask of shape ", idx.shape_str(),
+                      " has more dims than the indexed tensor of shape ", x.shape_str());
+    for (int64_t k = 0; k < idx.dim(); ++k)
+      EMBER_CHECK_INDEX(idx.size(k) == x.size(k), "index: mask of shape ", idx.shape_str(),
+                        " does not match the indexed tensor of shape ", x.shape_str(),
+                        " at dim ", k);
+    if (idx.dim() == x.dim()) return masked_select(x, idx);
+    Shape rows_shape{-1};
+    rows_shape.insert(rows_shape.end(), x.shape().begin() + idx.dim(), x.shape().end());
+    return index_select(reshape(x, rows_shape), 0, ops::kernels(x).nonzero_flat(contig(idx)));
+  }
   EMBER_CHECK_INDEX(x.dim() > 0, "index: cannot index a 0-d tensor");
   Tensor flat = reshape(index_tensor(idx, "index"), {-1});
   // Negative indices count from the end, as in Python.
@@ -169,7 +196,20 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
                     weight.shape_str());
   Tensor idx = reshape(index_tensor(indices, "embedding"), {-1});
   const int64_t V = weight.size(0), D = weight.size(1);
-  Tensor rows = index_select(weight.detach(), 0, idx);
+  Tensor rows;
+  try {
+    rows = index_select(weight.detach(), 0, idx);
+  } catch (const IndexError&) {  // name the op and the offending index
+    const int64_t* p = idx.data_ptr<int64_t>();
+    int64_t bad = 0;
+    for (int64_t i = 0; i < idx.numel(); ++i)
+      if (p[i] < 0 || p[i] >= V) {
+        bad = p[i];
+        break;
+      }
+    EMBER_THROW(IndexError, "embedding: index ", bad, " is out of range for a weight with ", V,
+                " rows (num_embeddings; weight shape ", weight.shape_str(), ")");
+  }
   Shape shape = indices.shape();
   shape.push_back(D);
   Tensor out = reshape(rows, shape);
@@ -188,9 +228,13 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
 
 Tensor one_hot(const Tensor& indices, int64_t num_classes) {
   Tensor idx = index_tensor(indices, "one_hot");
-  if (num_classes < 0) num_classes = idx.numel() ? max(idx).item<int64_t>() + 1 : 0;
+  EMBER_CHECK(num_classes >= 0 || idx.numel() > 0, "one_hot: cannot infer the number of ",
+              "classes from an empty tensor; pass num_classes");
+  if (num_classes < 0) num_classes = max(idx).item<int64_t>() + 1;
   if (idx.numel()) {
-    EMBER_CHECK_INDEX(min(idx).item<int64_t>() >= 0, "one_hot: class values must be non-negative");
+    const int64_t lowest = min(idx).item<int64_t>();
+    EMBER_CHECK_INDEX(lowest >= 0, "one_hot: class value ", lowest,
+                      " is negative; class values must be in [0, num_classes)");
     EMBER_CHECK_INDEX(max(idx).item<int64_t>() < num_classes, "one_hot: class value ",
                       max(idx).item<int64_t>(), " is out of range for num_classes ", num_classes);
   }
@@ -221,6 +265,7 @@ std::tuple<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool la
   const int64_t n = x.dim() ? x.size(d) : 1;
   EMBER_CHECK_INDEX(k >= 0 && k <= n, "topk: k (", k, ") is out of range for dim ", d,
                     " of size ", n);
+  if (x.dim() == 0) return sort(x, d, largest);
   auto [v, i] = sort(x.detach(), d, largest);
   Tensor idx = contig(narrow(i, d, 0, k));
   return {gather(x, d, idx), idx};

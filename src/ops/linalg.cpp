@@ -13,11 +13,14 @@ using autograd::SavedTensor;
 
 namespace {
 
-// A (B, R, C) operand view for the GEMM kernel: copied only if neither of its last two dims
-// has unit stride.
+// A (B, R, C) operand view for the GEMM kernel: copied unless BLAS can read it as it is (unit
+// stride in one of the last two dims and a leading dimension at least as long as the other;
+// the same test as the kernel's blas_layout). Broadcast rows (stride 0) are copied.
 Tensor gemm_operand(const Tensor& t) {
-  const bool ok = t.stride(-1) == 1 || t.stride(-2) == 1 || t.size(-1) == 1 || t.size(-2) == 1;
-  if (ok) return t;
+  const int64_t rows = t.size(-2), cols = t.size(-1), rs = t.stride(-2), cs = t.stride(-1);
+  const bool row_major = (cs == 1 || cols == 1) && (rs >= std::max<int64_t>(1, cols) || rows == 1);
+  const bool col_major = (rs == 1 || rows == 1) && (cs >= std::max<int64_t>(1, rows) || cols == 1);
+  if (row_major || col_major) return t;
   Tensor c = detail::make_tensor(t.shape(), t.dtype(), t.device());
   ops::kernels(t).copy(t, c);
   return c;
@@ -133,7 +136,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     EMBER_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias of shape ",
                       bias.shape_str(), " does not match weight of shape ", weight.shape_str());
   // x: (*, in) viewed as (N, in); y = x W^T + b with the bias fused into GEMM's beta.
-  const Tensor x2 = x.dim() == 2 ? x : reshape(x.detach(), {-1, x.size(-1)});
+  // Rows counted explicitly: a -1 can't be inferred when in_features is 0.
+  const int64_t rows = detail::shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  const Tensor x2 = x.dim() == 2 ? x : reshape(x.detach(), {rows, x.size(-1)});
   Tensor out = batched_gemm(x2.detach(), transpose(weight.detach(), 0, 1),
                             bias.defined() ? bias.detach() : Tensor());
   Shape os(x.shape().begin(), x.shape().end() - 1);
@@ -144,15 +149,15 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
   autograd::record("LinearBackward", out, {x, weight, bias},
                    [sx = SavedTensor(x), sw = SavedTensor(weight), gx = x.requires_grad(),
-                    gw = weight.requires_grad(),
-                    gb = bias.defined() && bias.requires_grad()](const Tensor& g) {
+                    gw = weight.requires_grad(), gb = bias.defined() && bias.requires_grad(),
+                    rows](const Tensor& g) {
                      std::vector<Tensor> grads(3);
                      const Tensor w = sw.get("LinearBackward");
-                     const Tensor g2 = reshape(g, {-1, g.size(-1)});
+                     const Tensor g2 = reshape(g, {rows, g.size(-1)});
                      if (gx) grads[0] = reshape(matmul(g2, w), sx.get("LinearBackward").shape());
                      if (gw) {
                        const Tensor xv = sx.get("LinearBackward");
-                       grads[1] = matmul(transpose(g2, 0, 1), reshape(xv, {-1, xv.size(-1)}));
+                       grads[1] = matmul(transpose(g2, 0, 1), reshape(xv, {rows, xv.size(-1)}));
                      }
                      if (gb) grads[2] = sum(g2, {0});
                      return grads;

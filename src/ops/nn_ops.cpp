@@ -34,6 +34,7 @@ Tensor softmax_grad(const Tensor& y, const Tensor& g, int64_t d, bool log) {
     if (log) return g - exp(y) * sum(g, {d}, true);
     return y * (g - sum(g * y, {d}, true));
   }
+  if (y.dim() == 0) return zeros_like(g);  // one element: (log-)softmax is constant
   Tensor yr = rows_last(y, d), gr = rows_last(g, d);
   Tensor out = detail::make_tensor(yr.shape(), y.dtype(), y.device());
   ops::kernels(y).softmax_backward(yr, gr, out, log);
@@ -46,8 +47,11 @@ Tensor softmax_impl(const Tensor& x_in, int64_t dim, bool log) {
   const Tensor x = ops::cast(x_in, ops::float_result(x_in.dtype()));
   const int64_t d = detail::wrap_dim(dim, x.dim(), op);
   Tensor xr = rows_last(x.detach(), d);
+  if (xr.dim() == 0) xr = detail::make_view(xr, {1}, {1}, xr.offset());  // one row of one
   Tensor out = detail::make_tensor(xr.shape(), x.dtype(), x.device());
   if (out.numel() > 0) ops::kernels(x).softmax(xr, out, log);
+  if (x.dim() == 0) out = detail::make_view(out, {}, {}, 0);
+  out.impl()->is_view = false;
   out = from_rows(out, d, x.dim());
   if (!out.is_contiguous()) out = out.clone();
   autograd::record(log ? "LogSoftmaxBackward" : "SoftmaxBackward", out, {x_in},

@@ -28,6 +28,8 @@ DType with_scalar(DType tensor, DType scalar) {
 }  // namespace
 
 DType result_type(const Tensor& a, const Tensor& b) {
+  // Undefined operands are reported by the op's own checks, with its name.
+  if (!a.defined() || !b.defined()) return kFloat32;
   const bool sa = a.dim() == 0, sb = b.dim() == 0;
   if (sb && !sa) return with_scalar(a.dtype(), b.dtype());
   if (sa && !sb) return with_scalar(b.dtype(), a.dtype());
@@ -90,6 +92,11 @@ void inplace(Tensor& self, const std::vector<Tensor>& others, const char* op,
              const std::function<void()>& kernel,
              const std::function<Tensor(const Tensor& old_self)>& out_of_place) {
   check_defined(self, op, "self");
+  for (int64_t d = 0; d < self.dim(); ++d)  // as torch: no writes through broadcast (stride 0) dims
+    EMBER_CHECK(self.stride(d) != 0 || self.size(d) <= 1, op,
+                ": more than one element of the written-to tensor (shape ", self.shape_str(),
+                ", strides ", detail::shape_to_string(self.strides()),
+                ") refers to a single memory location; clone() it first");
   bool needs_grad = GradMode::is_enabled() && self.requires_grad();
   for (const Tensor& o : others) needs_grad = needs_grad || autograd::any_requires_grad({&o});
   if (!needs_grad) {

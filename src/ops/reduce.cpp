@@ -155,17 +155,23 @@ Tensor prod(const Tensor& x, IntList dims, bool keepdim) {
 }
 
 namespace {
-// Value-reduction backward that spreads the gradient evenly over tied extremes.
-Tensor extreme_all_dims(const Tensor& x, IntList dims, bool keepdim, bool is_max, const char* op) {
+// Value-reduction backward that spreads the gradient evenly over tied extremes. With nan_ties
+// (max() and min() over everything, as torch's evenly_distribute_backward) a NaN result sends
+// the gradient to the NaN inputs; amax/amin compare with == only, as torch does.
+Tensor extreme_all_dims(const Tensor& x, IntList dims, bool keepdim, bool is_max, const char* op,
+                        bool nan_ties = false) {
   ops::check_defined(x, op);
   const Shape rdims = reduced_dims(x, dims, op);
   Tensor out = reduce_kernel(is_max ? ReduceOp::Max : ReduceOp::Min, x, rdims, keepdim, x.dtype());
-  autograd::record(is_max ? "AmaxBackward" : "AminBackward", out, {x},
+  const char* name = is_max ? "AmaxBackward" : "AminBackward";
+  autograd::record(name, out, {x},
                    [sx = SavedTensor(x), so = SavedTensor(out.detach()), rdims, keepdim,
-                    shape = x.shape()](const Tensor& g) {
-                     Tensor xv = sx.get("AmaxBackward");
-                     Tensor ov = expand_back(so.get("AmaxBackward"), shape, rdims, keepdim);
-                     Tensor mask = (xv == ov).to(g.dtype());
+                    shape = x.shape(), name, nan_ties](const Tensor& g) {
+                     Tensor xv = sx.get(name);
+                     Tensor ov = expand_back(so.get(name), shape, rdims, keepdim);
+                     Tensor hit = xv == ov;
+                     if (nan_ties) hit = logical_or(hit, logical_and(isnan(xv), isnan(ov)));
+                     Tensor mask = hit.to(g.dtype());
                      Tensor count = sum(mask, rdims, true);
                      return std::vector<Tensor>{expand_back(g, shape, rdims, keepdim) * mask /
                                                 count};
@@ -180,8 +186,8 @@ Tensor amax(const Tensor& x, IntList dims, bool keepdim) {
 Tensor amin(const Tensor& x, IntList dims, bool keepdim) {
   return extreme_all_dims(x, dims, keepdim, false, "amin");
 }
-Tensor max(const Tensor& x) { return extreme_all_dims(x, {}, false, true, "max"); }
-Tensor min(const Tensor& x) { return extreme_all_dims(x, {}, false, false, "min"); }
+Tensor max(const Tensor& x) { return extreme_all_dims(x, {}, false, true, "max", true); }
+Tensor min(const Tensor& x) { return extreme_all_dims(x, {}, false, false, "min", true); }
 
 namespace {
 std::tuple<Tensor, Tensor> extreme_dim(const Tensor& x, int64_t dim, bool keepdim, bool is_max,
@@ -256,8 +262,12 @@ Tensor logsumexp(const Tensor& x, IntList dims, bool keepdim) {
   Tensor m;
   {
     NoGradGuard no_grad;
-    m = amax(x, rdims, true);
-    m = where(isfinite(m), m, zeros_like(m));
+    if (x.numel() == 0) {  // the sum over an empty set is 0, its log -inf (as torch)
+      m = zeros(reduced_shape(x, rdims, true), {x.dtype(), x.device()});
+    } else {
+      m = amax(x, rdims, true);
+      m = where(isfinite(m), m, zeros_like(m));
+    }
   }
   Tensor out = log(sum(exp(x - m), rdims, true)) + m;
   return keepdim ? out : reshape(out, reduced_shape(x, rdims, false));

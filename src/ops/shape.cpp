@@ -365,6 +365,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   ops::check_defined(x, "chunk");
   EMBER_CHECK(chunks > 0, "chunk: chunks must be positive, got ", chunks);
   const int64_t d = detail::wrap_dim(dim, x.dim(), "chunk");
+  if (x.size(d) == 0) return split_with_sizes(x, Shape(chunks, 0), d);  // as torch: chunks empties
   const int64_t size = (x.size(d) + chunks - 1) / chunks;
   return split(x, std::max<int64_t>(size, 1), d);
 }

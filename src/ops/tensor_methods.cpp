@@ -1,4 +1,6 @@
 // Tensor member functions: thin forwards to the functional API, conversions and in-place ops.
+#include <cmath>
+
 #include "ember/autograd/grad_mode.h"
 #include "ember/ops/creation.h"
 #include "ember/ops/elementwise.h"
@@ -118,10 +120,23 @@ Tensor operand_for(const Tensor& self, const Tensor& o, const char* op) {
   return ops::broadcast_view(ops::cast(o, self.dtype()), self.shape());
 }
 
+// As torch: an in-place result must fit self's dtype (no float into int, no int into bool).
+void check_inplace_result(const Tensor& self, DType result, const char* op) {
+  const DType t = self.dtype();
+  EMBER_CHECK_DTYPE((is_floating(t) || !is_floating(result)) && (t != kBool || result == kBool),
+                    op, ": result type ", result, " can't be cast to the desired output type ", t);
+}
+
+void check_inplace_scalar(const Tensor& self, double v, const char* op) {
+  EMBER_CHECK_DTYPE(is_floating(self.dtype()) || std::floor(v) == v, op, ": result type Float ",
+                    "can't be cast to the desired output type ", self.dtype(), " (scalar ", v, ")");
+}
+
 Tensor& binary_inplace(Tensor& self, const Tensor& o, ops::BinaryOp op, double alpha,
                        const char* name, Tensor (*fn)(const Tensor&, const Tensor&, double)) {
   ops::check_defined(self, name, "self");
   Tensor rhs = operand_for(self, o, name);
+  check_inplace_result(self, ops::result_type(self, o), name);
   ops::inplace(
       self, {o}, name, [&] { ops::kernels(self).binary(op, self, rhs, self, alpha); },
       [&](const Tensor& old) { return fn(old, o, alpha); });
@@ -156,11 +171,15 @@ Tensor& Tensor::div_(const Tensor& o) {
                         [](const Tensor& a, const Tensor& b, double) { return ember::div(a, b); });
 }
 Tensor& Tensor::add_(double v) {
+  ops::check_defined(*this, "add_", "self");
+  check_inplace_scalar(*this, v, "add_");
   return unary_inplace(*this, ops::UnaryOp::AddScalar, v, 0, "add_",
                        [v](const Tensor& old) { return old + v; });
 }
 Tensor& Tensor::sub_(double v) { return add_(-v); }
 Tensor& Tensor::mul_(double v) {
+  ops::check_defined(*this, "mul_", "self");
+  check_inplace_scalar(*this, v, "mul_");
   return unary_inplace(*this, ops::UnaryOp::MulScalar, v, 0, "mul_",
                        [v](const Tensor& old) { return old * v; });
 }
@@ -180,7 +199,8 @@ Tensor& Tensor::fill_(double v) {
   ops::check_defined(*this, "fill_", "self");
   ops::inplace(
       *this, {}, "fill_", [&] { ops::kernels(*this).fill(*this, v); },
-      [&](const Tensor& old) { return old * 0.0 + v; });
+      // where(true, v, old): no gradient to old, and no nan from inf * 0
+      [&](const Tensor& old) { return ember::masked_fill(old, ones({}, kBool), v); });
   return *this;
 }
 Tensor& Tensor::zero_() { return fill_(0); }
@@ -189,7 +209,11 @@ Tensor& Tensor::copy_(const Tensor& src) {
   Tensor rhs = operand_for(*this, src, "copy_");
   ops::inplace(
       *this, {src}, "copy_", [&] { ops::kernels(*this).copy(rhs, *this); },
-      [&](const Tensor&) { return ember::expand(src.to(dtype()), shape()); });
+      // where(true, src, old): the result depends on src (its gradient flows there) and on
+      // old with zero gradient, so self keeps a grad_fn even when src needs no gradient.
+      [&](const Tensor& old) {
+        return ember::where(ones({}, kBool), ember::expand(src.to(dtype()), shape()), old);
+      });
   return *this;
 }
 Tensor& Tensor::uniform_(double low, double high) {

@@ -4,3 +4,4 @@
 #include "ember/io/file.h"
 #include "ember/io/json.h"
 #include "ember/io/safetensors.h"
+#include "ember/io/state_dict.h"

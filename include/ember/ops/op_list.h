@@ -6,6 +6,7 @@
 /// max(x, dim), index_tensor / index_mask: x[int tensor] / x[bool mask]). The op test table
 /// (tests/parity/ops_*_test.cpp) must have a row for each name; a test fails when one is missing.
 /// Adding an op: declare it, define it, add it here, add its table row.
+// clang-format off
 #define EMBER_OP_LIST(X)                                                                       \
   /* elementwise arithmetic */                                                                 \
   X(add) X(sub) X(mul) X(div) X(neg) X(pow) X(pow_tensor) X(rpow) X(maximum) X(minimum)        \
@@ -36,3 +37,4 @@
   X(empty) X(zeros) X(ones) X(full) X(scalar_tensor) X(empty_like) X(zeros_like) X(ones_like)  \
   X(full_like) X(arange) X(linspace) X(eye) X(rand) X(randn) X(randint) X(normal)              \
   X(rand_like) X(randn_like) X(randperm) X(tensor) X(from_vector) X(from_blob)
+// clang-format on

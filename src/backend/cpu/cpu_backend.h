@@ -42,6 +42,15 @@ class CpuBackend final : public backend::Backend {
                  const Tensor& vmax, double lr, double beta1, double beta2, double eps,
                  double weight_decay, bool decoupled, int64_t step, bool amsgrad,
                  bool maximize) override;
+  void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buf, double lr,
+                double momentum, double dampening, double weight_decay, bool nesterov,
+                bool maximize, bool init_buf) override;
+  void rmsprop_step(const Tensor& param, const Tensor& grad, const Tensor& square_avg,
+                    const Tensor& grad_avg, const Tensor& momentum_buf, double lr, double alpha,
+                    double eps, double weight_decay, double momentum, bool centered,
+                    bool maximize) override;
+  void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum, double clr,
+                    double weight_decay, double eps, bool maximize) override;
 };
 
 }  // namespace ember::cpu

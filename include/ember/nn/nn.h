@@ -1,0 +1,11 @@
+// Everything in ember::nn: modules, containers, layers, activations, init, losses.
+#pragma once
+
+#include "ember/nn/activation.h"
+#include "ember/nn/containers.h"
+#include "ember/nn/functional.h"
+#include "ember/nn/init.h"
+#include "ember/nn/layers.h"
+#include "ember/nn/loss.h"
+#include "ember/nn/module.h"
+#include "ember/nn/ordered_dict.h"
