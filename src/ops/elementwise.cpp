@@ -294,7 +294,8 @@ Tensor elu(const Tensor& x_in, double alpha) {
   Tensor out = ops::unary_kernel(UnaryOp::Elu, x, alpha);
   autograd::record("EluBackward", out, {x_in}, [sx = SavedTensor(x), alpha](const Tensor& g) {
     Tensor xv = sx.get("EluBackward");
-    return std::vector<Tensor>{where(xv <= 0.0, g * alpha * exp(xv), g)};  // NaN: g, as torch
+    // NaN takes g, as torch; exp of min(x, 0) keeps the unused branch finite for double backward
+    return std::vector<Tensor>{where(xv <= 0.0, g * alpha * exp(clamp(xv, std::nullopt, 0.0)), g)};
   });
   return out;
 }

@@ -157,7 +157,7 @@ Tensor index(const Tensor& x, const Tensor& idx) {
                         " does not match the indexed tensor of shape ", x.shape_str(),
                         " at dim ", k);
     if (idx.dim() == x.dim()) return masked_select(x, idx);
-    Shape rows_shape{-1};
+    Shape rows_shape{detail::shape_numel(idx.shape())};
     rows_shape.insert(rows_shape.end(), x.shape().begin() + idx.dim(), x.shape().end());
     return index_select(reshape(x, rows_shape), 0, ops::kernels(x).nonzero_flat(contig(idx)));
   }

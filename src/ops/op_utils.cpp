@@ -121,7 +121,7 @@ void inplace(Tensor& self, const std::vector<Tensor>& others, const char* op,
   }
   self.storage()->bump_version();
   self.impl()->grad_fn = result.grad_fn();
-  self.impl()->requires_grad = true;
+  self.impl()->requires_grad = result.requires_grad();  // false when cast to an integer dtype
 }
 
 }  // namespace ember::ops

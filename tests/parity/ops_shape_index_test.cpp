@@ -193,7 +193,8 @@ std::vector<OpRow> shape_index_creation_rows() {
                    {"leading", {arg({3, 4}), bool_arg({3})}},
                    {"leading_square", {arg({3, 3}), bool_arg({3})}},
                    {"transposed", {arg({3, 4}, N, T), bool_arg({3, 4})}},
-                   {"empty", {arg({0, 3}), bool_arg({0, 3})}}}));
+                   {"empty", {arg({0, 3}), bool_arg({0, 3})}},
+                   {"empty_rows", {arg({3, 0}), bool_arg({3})}}}));
   r.push_back(row("masked_select", "", EF(masked_select(x[0], x[1])),
                   TF(torch::masked_select(x[0], x[1])),
                   {{"same", {arg({3, 4}), bool_arg({3, 4})}},

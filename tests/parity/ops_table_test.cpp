@@ -482,3 +482,79 @@ INSTANTIATE_TEST_SUITE_P(Ops, SecondOrder, ::testing::ValuesIn(grad2_ops()),
 }  // namespace
 
 }  // namespace ember::optest
+
+// ---- in-place ops on non-leaf tensors: values and gradients against torch ----
+
+namespace ember::optest {
+namespace {
+
+struct InPlaceOp {
+  std::string name;
+  std::function<void(Tensor&, const Tensor&)> ember;
+  std::function<void(torch::Tensor&, const torch::Tensor&)> torch;
+};
+
+std::vector<InPlaceOp> inplace_ops() {
+  return {
+      {"add_", [](Tensor& y, const Tensor& w) { y.add_(w, 0.5); },
+       [](torch::Tensor& y, const torch::Tensor& w) { y.add_(w, 0.5); }},
+      {"sub_", [](Tensor& y, const Tensor& w) { y.sub_(w); },
+       [](torch::Tensor& y, const torch::Tensor& w) { y.sub_(w); }},
+      {"mul_", [](Tensor& y, const Tensor& w) { y.mul_(w); },
+       [](torch::Tensor& y, const torch::Tensor& w) { y.mul_(w); }},
+      {"div_", [](Tensor& y, const Tensor& w) { y.div_(w * w + 0.5); },
+       [](torch::Tensor& y, const torch::Tensor& w) { y.div_(w * w + 0.5); }},
+      {"scalars", [](Tensor& y, const Tensor&) { y.add_(1.5).mul_(-2.0).sub_(0.25).div_(3.0); },
+       [](torch::Tensor& y, const torch::Tensor&) { y.add_(1.5).mul_(-2.0).sub_(0.25).div_(3.0); }},
+      {"zero_", [](Tensor& y, const Tensor&) { y.zero_(); },
+       [](torch::Tensor& y, const torch::Tensor&) { y.zero_(); }},
+      {"fill_", [](Tensor& y, const Tensor&) { y.fill_(0.75); },
+       [](torch::Tensor& y, const torch::Tensor&) { y.fill_(0.75); }},
+      {"copy_", [](Tensor& y, const Tensor& w) { y.copy_(w.select(0, 1)); },
+       [](torch::Tensor& y, const torch::Tensor& w) { y.copy_(w.select(0, 1)); }},
+      {"clamp_", [](Tensor& y, const Tensor&) { y.clamp_(-0.5, 0.8); },
+       [](torch::Tensor& y, const torch::Tensor&) { y.clamp_(-0.5, 0.8); }},
+      {"clamp_min_", [](Tensor& y, const Tensor&) { y.clamp_(-0.5, std::nullopt); },
+       [](torch::Tensor& y, const torch::Tensor&) { y.clamp_min_(-0.5); }},
+  };
+}
+
+void PrintTo(const InPlaceOp& op, std::ostream* os) {
+  *os << op.name;
+}
+
+class InPlaceParity : public ::testing::TestWithParam<InPlaceOp> {};
+
+TEST_P(InPlaceParity, ValuesAndGradients) {
+  const InPlaceOp& op = GetParam();
+  Generator gen(seed_for("inplace/" + op.name));
+  Tensor x = randn({3, 4}, kFloat32, &gen).requires_grad_();
+  Tensor w = randn({3, 4}, kFloat32, &gen).requires_grad_();
+  const Tensor c = randn({3, 4}, kFloat32, &gen);
+  torch::Tensor tx = to_torch(x).requires_grad_(), tw = to_torch(w).requires_grad_();
+  Tensor y = x * 2.0;  // non-leaf
+  torch::Tensor ty = tx * 2.0;
+  op.ember(y, w);
+  op.torch(ty, tw);
+  expect_close(y, ty, "value");
+  EXPECT_EQ(y.requires_grad(), ty.requires_grad());
+  sum(y * c).backward();
+  (ty * to_torch(c)).sum().backward();
+  for (auto [g, tg, what] : {std::tuple{x.grad(), tx.grad(), "x"}, {w.grad(), tw.grad(), "w"}}) {
+    if (!tg.defined()) {
+      EXPECT_TRUE(!g.defined() || all_zero(to_torch(g))) << what;
+    } else if (!g.defined()) {
+      EXPECT_TRUE(all_zero(tg)) << what << ": ember has no gradient";
+    } else {
+      expect_close(g, tg, std::string("gradient of ") + what);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ops, InPlaceParity, ::testing::ValuesIn(inplace_ops()),
+                         [](const ::testing::TestParamInfo<InPlaceOp>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace ember::optest

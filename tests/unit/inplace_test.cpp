@@ -268,3 +268,11 @@ TEST_F(InPlaceAutograd, ViewOfATensorInTheGraphIsNotSupported) {
   Tensor v = y.view({3, 1});
   expect_error<NotImplementedError>([&] { v.add_(w.view({3, 1})); }, {"add_", "view"});
 }
+
+TEST(InPlace, CopyIntoAnIntegerTensorDropsTheGradient) {
+  Tensor w = tensor({1.7, -2.2}).requires_grad_();
+  Tensor i = zeros({2}, kInt64);
+  i.copy_(w * 2.0);
+  EXPECT_EQ(i.to_vector<int64_t>(), (std::vector<int64_t>{3, -4}));
+  EXPECT_FALSE(i.requires_grad());
+}
