@@ -35,7 +35,9 @@ std::vector<Tensor> FunctionNode::apply(const Tensor& grad_output) {
 }
 
 std::vector<Tensor> AccumulateGrad::apply(const Tensor& g) {
-  TensorImpl* var = variable_.impl();
+  const std::shared_ptr<TensorImpl> alive = variable_.lock();
+  if (!alive) return {};
+  TensorImpl* var = alive.get();
   if (!var->grad.defined()) {
     if (GradMode::is_enabled()) {
       var->grad = g;  // create_graph: keep history so the gradient can be differentiated

@@ -125,19 +125,30 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
   return out;
 }
 
-OrderedDict<Tensor> Module::named_parameters(bool recurse) const {
+namespace {
+// Tensors of one kind (parameters_ or buffers_) of m and, with recurse, its descendants, each once,
+// with dotted names.
+OrderedDict<Tensor> collect_named(const Module& root, bool recurse,
+                                  const std::function<const OrderedDict<Tensor>&(const Module&)>& of) {
   OrderedDict<Tensor> out;
   std::unordered_set<const TensorImpl*> seen;
   auto add_from = [&](const std::string& prefix, const Module& m) {
-    for (const auto& [name, t] : m.parameters_)
+    for (const auto& [name, t] : of(m))
       if (seen.insert(t.impl()).second) out.insert(join_name(prefix, name), t);
   };
   if (!recurse) {
-    add_from("", *this);
+    add_from("", root);
     return out;
   }
-  for (const auto& [prefix, m] : named_modules()) add_from(prefix, *m);
+  for (const auto& [prefix, m] : root.named_modules()) add_from(prefix, *m);
   return out;
+}
+}  // namespace
+
+OrderedDict<Tensor> Module::named_parameters(bool recurse) const {
+  return collect_named(*this, recurse, [](const Module& m) -> const OrderedDict<Tensor>& {
+    return m.parameters_;
+  });
 }
 
 std::vector<Tensor> Module::parameters(bool recurse) const {
@@ -145,18 +156,9 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 }
 
 OrderedDict<Tensor> Module::named_buffers(bool recurse) const {
-  OrderedDict<Tensor> out;
-  std::unordered_set<const TensorImpl*> seen;
-  auto add_from = [&](const std::string& prefix, const Module& m) {
-    for (const auto& [name, t] : m.buffers_)
-      if (seen.insert(t.impl()).second) out.insert(join_name(prefix, name), t);
-  };
-  if (!recurse) {
-    add_from("", *this);
-    return out;
-  }
-  for (const auto& [prefix, m] : named_modules()) add_from(prefix, *m);
-  return out;
+  return collect_named(*this, recurse, [](const Module& m) -> const OrderedDict<Tensor>& {
+    return m.buffers_;
+  });
 }
 
 std::vector<Tensor> Module::buffers(bool recurse) const {

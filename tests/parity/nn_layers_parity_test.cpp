@@ -9,21 +9,10 @@ using ember::testing::to_torch;
 
 namespace {
 
+using ember::testing::expect_parity;
+
 constexpr double kTol = 1e-5;
 
-// Relative error against max(|torch|, floor) with floor = max(1e-3, 1e-2 * max|torch|), as in
-// Note [Parity tolerance] (tests/parity/ops_table_test.cpp): where a result cancels to near zero,
-// two correct float32 computations differ by ulps of the terms, not of the result.
-void expect_close(const Tensor& got, const torch::Tensor& want, double rtol,
-                  const std::string& what) {
-  double floor = 1e-3;
-  if (want.numel() > 0 && want.is_floating_point()) {
-    torch::Tensor a = want.detach().abs().to(torch::kFloat64);
-    a = torch::where(torch::isfinite(a), a, torch::zeros_like(a));
-    floor = std::max(floor, 1e-2 * a.max().item<double>());
-  }
-  ember::testing::expect_close(got, want, rtol, what, floor);
-}
 
 // Copies every ember parameter and buffer into the torch parameter/buffer of the same dotted name;
 // also checks that both modules have exactly the same names, in the same order.
@@ -56,16 +45,16 @@ void compare_module(const std::string& what, nn::Module& ours, torch::nn::Module
   if (float_input) tx.requires_grad_();
   Tensor y = ours(x);
   torch::Tensor ty = torch_forward(tx);
-  expect_close(y, ty, kTol, what + " forward");
+  expect_parity(y, ty, kTol, what + " forward");
   Tensor g = randn(y.shape());
   y.backward(g);
   ty.backward(to_torch(g));
-  if (float_input) expect_close(x.grad(), tx.grad(), kTol, what + " input grad");
+  if (float_input) expect_parity(x.grad(), tx.grad(), kTol, what + " input grad");
   auto tparams = theirs.named_parameters();
   for (const auto& [name, p] : ours.named_parameters()) {
     const torch::Tensor* tp = tparams.find(name);
     ASSERT_NE(tp, nullptr) << name;
-    expect_close(p.grad(), tp->grad(), kTol, what + " grad " + name);
+    expect_parity(p.grad(), tp->grad(), kTol, what + " grad " + name);
   }
 }
 
@@ -159,7 +148,7 @@ TEST(NnLayersParity, DropoutEvalIsIdentityAndTrainKeepsExpectation) {
   nn::Dropout drop(0.3);
   Tensor x = randn({200, 50});
   drop.eval();
-  expect_close(drop(x), to_torch(x), 0, "Dropout eval");
+  expect_parity(drop(x), to_torch(x), 0, "Dropout eval");
   drop.train();
   Tensor y = drop(x);
   Tensor kept = y != 0.0;
@@ -192,10 +181,10 @@ TEST(NnLayersParity, SequentialMlpNamesAndTraining) {
   Tensor loss = nn::functional::cross_entropy((*mlp)(x), t, Tensor(), -100, "mean", 0.1);
   torch::Tensor tloss = torch::cross_entropy_loss(tmlp->forward(to_torch(x)), to_torch(t), {},
                                                   at::Reduction::Mean, -100, 0.1);
-  expect_close(loss, tloss, kTol, "MLP loss");
+  expect_parity(loss, tloss, kTol, "MLP loss");
   loss.backward();
   tloss.backward();
   auto tparams = tmlp->named_parameters();
   for (const auto& [name, p] : mlp->named_parameters())
-    expect_close(p.grad(), tparams[name].grad(), kTol, "MLP loss grad " + name);
+    expect_parity(p.grad(), tparams[name].grad(), kTol, "MLP loss grad " + name);
 }

@@ -11,21 +11,10 @@ namespace TF = torch::nn::functional;
 
 namespace {
 
+using ember::testing::expect_parity;
+
 constexpr double kTol = 1e-5;
 
-// Relative error against max(|torch|, floor) with floor = max(1e-3, 1e-2 * max|torch|), as in
-// Note [Parity tolerance] (tests/parity/ops_table_test.cpp): where a result cancels to near zero,
-// two correct float32 computations differ by ulps of the terms, not of the result.
-void expect_close(const Tensor& got, const torch::Tensor& want, double rtol,
-                  const std::string& what) {
-  double floor = 1e-3;
-  if (want.numel() > 0 && want.is_floating_point()) {
-    torch::Tensor a = want.detach().abs().to(torch::kFloat64);
-    a = torch::where(torch::isfinite(a), a, torch::zeros_like(a));
-    floor = std::max(floor, 1e-2 * a.max().item<double>());
-  }
-  ember::testing::expect_close(got, want, rtol, what, floor);
-}
 const std::vector<std::string> kReductions = {"mean", "sum", "none"};
 
 int64_t torch_reduction(const std::string& r) {
@@ -50,12 +39,12 @@ void compare_loss(const std::string& what, const EmberLoss& ef, const TorchLoss&
   if (target_grad) ty.requires_grad_();
   Tensor out = ef(x, y);
   torch::Tensor tout = tf(tx, ty);
-  expect_close(out, tout, kTol, what + " forward");
+  expect_parity(out, tout, kTol, what + " forward");
   Tensor g = randn(out.shape());
   out.backward(g);
   tout.backward(to_torch(g));
-  expect_close(x.grad(), tx.grad(), kTol, what + " input grad");
-  if (target_grad) expect_close(y.grad(), ty.grad(), kTol, what + " target grad");
+  expect_parity(x.grad(), tx.grad(), kTol, what + " input grad");
+  if (target_grad) expect_parity(y.grad(), ty.grad(), kTol, what + " target grad");
 }
 
 }  // namespace
@@ -255,14 +244,14 @@ TEST(NnLossParity, LossModulesMatchTorchModules) {
                                       .weight(to_torch(w))
                                       .ignore_index(1)
                                       .label_smoothing(0.1));
-  expect_close(ce(x, t), tce(to_torch(x), to_torch(t)), kTol, "CrossEntropyLoss");
+  expect_parity(ce(x, t), tce(to_torch(x), to_torch(t)), kTol, "CrossEntropyLoss");
   Tensor y = randn({8, 3});
-  expect_close(
+  expect_parity(
       nn::HuberLoss("sum", 0.5)(x, y),
       torch::nn::HuberLoss(torch::nn::HuberLossOptions().reduction(torch::kSum).delta(0.5))(
           to_torch(x), to_torch(y)),
       kTol, "HuberLoss");
-  expect_close(nn::BCEWithLogitsLoss(Tensor(), "mean", w)(x, sigmoid(y)),
+  expect_parity(nn::BCEWithLogitsLoss(Tensor(), "mean", w)(x, sigmoid(y)),
                torch::nn::BCEWithLogitsLoss(torch::nn::BCEWithLogitsLossOptions().pos_weight(
                    to_torch(w)))(to_torch(x), to_torch(sigmoid(y))),
                kTol, "BCEWithLogitsLoss");

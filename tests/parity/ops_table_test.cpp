@@ -48,15 +48,8 @@ constexpr double kRtol = 1e-5;
 // to max(|expected|, floor), floor = max(1e-3, 1e-2 * max|expected|): where a result cancels to
 // near zero, float32 rounding is relative to the size of the terms, not of the result. A wrong
 // formula misses both references by orders of magnitude.
-double floor_for(const torch::Tensor& expected) {
-  if (expected.numel() == 0 || !expected.is_floating_point()) return 1e-3;
-  torch::Tensor a = expected.detach().abs().to(torch::kFloat64);
-  a = torch::where(torch::isfinite(a), a, torch::zeros_like(a));
-  return std::max(1e-3, 1e-2 * a.max().item<double>());
-}
-
 void expect_close(const Tensor& got, const torch::Tensor& want, const std::string& what) {
-  ember::testing::expect_close(got, want, kRtol, what, floor_for(want));
+  ember::testing::expect_parity(got, want, kRtol, what);
 }
 
 uint64_t seed_for(const std::string& s) {

@@ -73,4 +73,20 @@ inline void expect_close(const Tensor& a, const torch::Tensor& b, double rtol,
   EXPECT_LE(e, rtol) << what << ": max relative error " << e;
 }
 
+/// The floor of Note [Parity tolerance] (tests/parity/ops_table_test.cpp): errors are relative to
+/// max(|want|, floor), floor = max(1e-3, 1e-2 * max|want|), since where a result cancels to near
+/// zero two correct float32 computations differ by ulps of the terms, not of the result.
+inline double parity_floor(const torch::Tensor& want) {
+  if (want.numel() == 0 || !want.is_floating_point()) return 1e-3;
+  torch::Tensor a = want.detach().abs().to(torch::kFloat64);
+  a = torch::where(torch::isfinite(a), a, torch::zeros_like(a));
+  return std::max(1e-3, 1e-2 * a.max().item<double>());
+}
+
+/// expect_close with the parity floor.
+inline void expect_parity(const Tensor& got, const torch::Tensor& want, double rtol,
+                          const std::string& what) {
+  expect_close(got, want, rtol, what, parity_floor(want));
+}
+
 }  // namespace ember::testing

@@ -6,28 +6,14 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "support/expect.h"
 
 using namespace ember;
+using ember::testing::expect_error;
+using ember::testing::expect_values;
 
 namespace {
 
-// Runs f, expects an error of type E (an ember::Error) whose what() contains every fragment.
-template <class E, class F>
-void expect_error(F&& f, std::initializer_list<std::string> fragments) {
-  static_assert(std::is_base_of_v<Error, E>);
-  try {
-    f();
-    ADD_FAILURE() << "expected an error";
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const std::string& frag : fragments)
-      EXPECT_NE(what.find(frag), std::string::npos) << "'" << frag << "' not in: " << what;
-    EXPECT_TRUE(std::regex_search(what, std::regex(R"(\.(cpp|h):\d+\)$)")))
-        << "what() ends with the source location: " << what;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong error type: " << e.what();
-  }
-}
 
 Tensor f32(IntList shape) {
   return zeros(shape);

@@ -7,32 +7,15 @@
 #include <string>
 
 #include "ember/ember.h"
+#include "support/expect.h"
 
 using namespace ember;
+using ember::testing::expect_error;
+using ember::testing::expect_values;
 
 namespace {
 
-void expect_values(const Tensor& t, const std::vector<double>& want, double tol = 1e-6) {
-  ASSERT_TRUE(t.defined());
-  const std::vector<double> got = t.contiguous().to_vector<double>();
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
 
-// Runs f, expects an ember::Error of type E whose what() contains every fragment.
-template <class E, class F>
-void expect_error(F&& f, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "expected an error";
-  } catch (const E& e) {
-    const std::string what = e.what();
-    for (const std::string& frag : fragments)
-      EXPECT_NE(what.find(frag), std::string::npos) << "'" << frag << "' not in: " << what;
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong error type: " << e.what();
-  }
-}
 
 Tensor base() {
   return tensor({{1, -2, 3}, {4, 5, -6}});

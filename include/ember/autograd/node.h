@@ -66,16 +66,19 @@ class FunctionNode : public Node {
   Backward fn_;
 };
 
-/// Sink for a leaf tensor: adds the incoming gradient into its .grad.
+/// Sink for a leaf tensor: adds the incoming gradient into its .grad. It refers to the leaf
+/// weakly: with create_graph, the leaf's .grad holds a graph that reaches this node, and a strong
+/// reference would make a cycle that is never freed. A leaf that died gets no gradient.
 class AccumulateGrad : public Node {
  public:
-  explicit AccumulateGrad(Tensor variable) : variable_(std::move(variable)) {}
+  explicit AccumulateGrad(const Tensor& variable) : variable_(variable.impl_ptr()) {}
   std::vector<Tensor> apply(const Tensor& grad_output) override;
   std::string name() const override { return "AccumulateGrad"; }
-  const Tensor& variable() const { return variable_; }
+  /// The leaf, or an undefined tensor if it no longer exists.
+  Tensor variable() const { return Tensor(variable_.lock()); }
 
  private:
-  Tensor variable_;
+  std::weak_ptr<TensorImpl> variable_;
 };
 
 /// True when grad mode is on and any input requires grad.
