@@ -11,25 +11,19 @@ for case in ["matmul_1024x1024x1024", "matmul_4096x768x768"]:
     FLOPS[case] = 2.0 * n * k * m
 
 
-def peak_gflops():
-    # Zen 4 / AVX-512 or AVX2 with two FMA pipes: 32 float32 FLOP per cycle per core.
-    mhz = 0.0
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("cpu MHz"):
-                mhz = float(line.split(":")[1])
-                break
-    return os.cpu_count() * mhz * 1e-3 * 32
+def peak_gflops(path):
+    # The best measured FMA-only throughput over all runs (see measured_peak_gflops()).
+    return max(float(line.split("\t")[1]) for line in open(path))
 
 
-def main(path):
+def main(path, peak_path):
     times = collections.defaultdict(dict)  # (case, impl) -> {setting: seconds}
     for line in open(path):
         _, case, impl, seconds, setting = line.rstrip("\n").split("\t")
         times[(case, impl)][setting] = float(seconds)
     cases = sorted({c for c, _ in times}, key=lambda c: (not c.startswith("matmul"), c))
-    peak = peak_gflops()
-    print(f"machine: {os.cpu_count()} cores, float32 peak ~{peak:.0f} GFLOP/s (cores x GHz x 32)")
+    peak = peak_gflops(peak_path)
+    print(f"machine: {os.cpu_count()} cores, measured float32 FMA peak {peak:.0f} GFLOP/s")
     print(f"{'case':24} {'ember':>11} {'libtorch':>11} {'pytorch':>11} {'vs libtorch':>12} {'vs pytorch':>11}  best rival setting")
     for case in cases:
         e = times[(case, "ember")].get("default")
@@ -60,4 +54,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -18,7 +18,8 @@ for s in "${settings[@]}"; do
   env "${envs[@]}" "$build/bench/ember_bench" --benchmark_color=false 2>"$out/cpp.err" >/dev/null || {
     cat "$out/cpp.err" >&2; exit 1; }
   grep '^RESULT' "$out/cpp.err" | sed "s|\$|\t$s|" >>"$out/results.tsv"
+  grep '^PEAK' "$out/cpp.err" >>"$out/peak.tsv"
   env "${envs[@]}" /usr/bin/python3 "$here/pytorch_bench.py" 2>&1 | grep '^RESULT' |
     sed "s|\$|\t$s|" >>"$out/results.tsv"
 done
-python3 "$here/report.py" "$out/results.tsv"
+python3 "$here/report.py" "$out/results.tsv" "$out/peak.tsv"

@@ -3,6 +3,10 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <immintrin.h>
+#include <omp.h>
+
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -10,6 +14,42 @@
 #include "ember/ember.h"
 
 namespace {
+
+// ---- the machine's float32 peak: independent 256-bit FMAs on every thread ----
+
+__attribute__((target("avx2,fma"))) float fma_loop(int64_t iters) {
+  __m256 acc[10];
+  for (int i = 0; i < 10; ++i) acc[i] = _mm256_set1_ps(0.1f * static_cast<float>(i));
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 10; ++i) acc[i] = _mm256_fmadd_ps(acc[i], m, c);
+  float out[8];
+  __m256 sum = acc[0];
+  for (int i = 1; i < 10; ++i) sum = _mm256_add_ps(sum, acc[i]);
+  _mm256_storeu_ps(out, sum);
+  return out[0];
+}
+
+// Measured FLOP/s of FMA-only code on all threads (2 FMA pipes x 8 lanes x 2 FLOP per cycle per
+// core on AVX2/Zen 4), at the clock the cores actually run.
+double measured_peak_gflops() {
+  const int64_t iters = 20'000'000;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    float sink = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    int threads = 1;
+#pragma omp parallel reduction(+ : sink)
+    {
+      threads = omp_get_num_threads();
+      sink += fma_loop(iters);
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    benchmark::DoNotOptimize(sink);
+    best = std::max(best, threads * iters * 10.0 * 8 * 2 / s * 1e-9);
+  }
+  return best;
+}
 
 // ---- float32 GEMM ----
 
@@ -139,6 +179,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   Collector collector;
   benchmark::RunSpecifiedBenchmarks(&collector);
+  std::fprintf(stderr, "PEAK\t%.1f\n", measured_peak_gflops());
   for (const auto& [name, s] : collector.seconds) {
     const auto slash = name.rfind('/');
     std::fprintf(stderr, "RESULT\t%s\t%s\t%.9g\n", name.substr(0, slash).c_str(),
