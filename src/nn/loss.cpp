@@ -168,15 +168,24 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, const std::string& 
 
 // ---- classification losses ----
 
-Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
-                int64_t ignore_index, const std::string& reduction) {
-  const char* op = "nll_loss";
+namespace {
+// Checks shared by nll_loss and cross_entropy: reduction, defined operands, float input with a
+// class dim.
+void check_class_input(const Tensor& input, const Tensor& target, const std::string& reduction,
+                       const char* op) {
   check_reduction(reduction, op);
   EMBER_CHECK(input.defined() && target.defined(), op, ": input and target must be defined");
   EMBER_CHECK_DTYPE(input.is_floating_point(), op, ": input must be floating point, got ",
                     input.dtype());
   EMBER_CHECK_SHAPE(input.dim() >= 1, op, ": input must have a class dim, got shape ",
                     input.shape_str());
+}
+}  // namespace
+
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
+                int64_t ignore_index, const std::string& reduction) {
+  const char* op = "nll_loss";
+  check_class_input(input, target, reduction, op);
   check_class_target(input, target, weight, ignore_index, op);
   const Tensor w = weight.defined() ? weight.to(input.dtype()) : weight;
   const NllTerms terms = nll_terms(input, target, w, ignore_index);
@@ -186,12 +195,7 @@ Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight,
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const Tensor& weight,
                      int64_t ignore_index, const std::string& reduction, double label_smoothing) {
   const char* op = "cross_entropy";
-  check_reduction(reduction, op);
-  EMBER_CHECK(input.defined() && target.defined(), op, ": input and target must be defined");
-  EMBER_CHECK_DTYPE(input.is_floating_point(), op, ": input must be floating point, got ",
-                    input.dtype());
-  EMBER_CHECK_SHAPE(input.dim() >= 1, op, ": input must have a class dim, got shape ",
-                    input.shape_str());
+  check_class_input(input, target, reduction, op);
   EMBER_CHECK(label_smoothing >= 0 && label_smoothing <= 1, op,
               ": label_smoothing must be in [0, 1], got ", label_smoothing);
   const int64_t class_dim = input.dim() >= 2 ? 1 : 0;
