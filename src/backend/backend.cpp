@@ -32,6 +32,9 @@ void Backend::cumsum(const Tensor&, int64_t, int64_t, int64_t, const Tensor&) {
 void Backend::gemm(const Tensor&, const Tensor&, const Tensor&, double, double) {
   missing("gemm");
 }
+void Backend::linear(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  missing("linear");
+}
 void Backend::softmax(const Tensor&, const Tensor&, bool) { missing("softmax"); }
 void Backend::softmax_backward(const Tensor&, const Tensor&, const Tensor&, bool) {
   missing("softmax_backward");

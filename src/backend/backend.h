@@ -39,6 +39,10 @@ class Backend {
   /// contiguous. a and b each have unit stride in one of their last two dims; any batch stride.
   virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha,
                     double beta);
+  /// out = x @ w^T (+ bias): the fully connected layer. x: (N, K) with unit column stride and any
+  /// row stride >= K; w: (M, K) contiguous; bias: (M) contiguous or undefined; out: (N, M)
+  /// contiguous. All one floating dtype.
+  virtual void linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out);
   /// Softmax (or log-softmax) over the last dim of contiguous x: (M, N).
   virtual void softmax(const Tensor& x, const Tensor& out, bool log);
   /// Gradient of (log-)softmax given its output y and the output gradient g, all (M, N).

@@ -1,10 +1,10 @@
 // Matrix products: matmul/mm/bmm/linear through the backend GEMM (BLAS), backward with matmul.
 #include "ember/ops/linalg.h"
 
+#include "backend/cpu/lapack.h"
 #include "ember/ops/elementwise.h"
 #include "ember/ops/reduce.h"
 #include "ember/ops/shape.h"
-#include "backend/cpu/lapack.h"
 #include "ops/op_utils.h"
 
 namespace ember {
@@ -51,8 +51,9 @@ Tensor batched_gemm(const Tensor& a, const Tensor& b, const Tensor& bias = Tenso
   Tensor b3 = gemm_operand(ops::broadcast_view(b, bs));
   auto as_3d = [&](const Tensor& t) {
     if (t.dim() == 3) return t;
-    if (t.dim() == 2) return detail::make_view(t, {1, t.size(0), t.size(1)},
-                                               {0, t.stride(0), t.stride(1)}, t.offset());
+    if (t.dim() == 2)
+      return detail::make_view(t, {1, t.size(0), t.size(1)}, {0, t.stride(0), t.stride(1)},
+                               t.offset());
     // Merge batch dims: needs a single batch stride; copy if they don't merge.
     int64_t nb = 1;
     for (int64_t d = 0; d < t.dim() - 2; ++d) nb *= t.size(d);
@@ -82,6 +83,15 @@ void check_matmul_dtypes(const Tensor& a, const Tensor& b, const char* op) {
                     ": only float32 and float64 are supported on the CPU, got ", a.dtype());
 }
 
+// The common layer call goes straight to the backend's fused linear kernel (no transposed views,
+// no broadcasting): a 2-d input with unit column stride, a contiguous weight and bias.
+bool linear_kernel_fits(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  const int64_t K = w.size(1);
+  return x.dim() == 2 && K > 0 && x.size(0) > 0 && x.stride(1) == 1 &&
+         (x.stride(0) >= K || x.size(0) == 1) && w.is_contiguous() &&
+         (!bias.defined() || (bias.is_contiguous() && bias.dtype() == x.dtype()));
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -91,7 +101,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Tensor a2 = a.dim() == 1 ? unsqueeze(a, 0) : a;
   const Tensor b2 = b.dim() == 1 ? unsqueeze(b, 1) : b;
   EMBER_CHECK_SHAPE(a2.size(-1) == b2.size(-2), "matmul: shapes ", a.shape_str(), " and ",
-                    b.shape_str(), " cannot be multiplied (", a2.size(-1), " != ", b2.size(-2), ")");
+                    b.shape_str(), " cannot be multiplied (", a2.size(-1), " != ", b2.size(-2),
+                    ")");
   Tensor out = batched_gemm(a2.detach(), b2.detach());
   autograd::record("MmBackward", out, {a2, b2},
                    [sa = SavedTensor(a2), sb = SavedTensor(b2), ga = a2.requires_grad(),
@@ -130,22 +141,29 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_matmul_dtypes(x, weight, "linear");
   EMBER_CHECK_SHAPE(weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1),
                     "linear: input of shape ", x.shape_str(), " does not match weight of shape ",
-                    weight.shape_str(), " (expected input (*, ", weight.dim() == 2 ? weight.size(1) : -1,
-                    "))");
+                    weight.shape_str(), " (expected input (*, ",
+                    weight.dim() == 2 ? weight.size(1) : -1, "))");
   if (bias.defined())
     EMBER_CHECK_SHAPE(bias.dim() == 1 && bias.size(0) == weight.size(0), "linear: bias of shape ",
                       bias.shape_str(), " does not match weight of shape ", weight.shape_str());
   // x: (*, in) viewed as (N, in); y = x W^T + b with the bias fused into GEMM's beta.
   // Rows counted explicitly: a -1 can't be inferred when in_features is 0.
-  const int64_t rows = detail::shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
-  const Tensor x2 = x.dim() == 2 ? x : reshape(x.detach(), {rows, x.size(-1)});
-  Tensor out = batched_gemm(x2.detach(), transpose(weight.detach(), 0, 1),
-                            bias.defined() ? bias.detach() : Tensor());
-  Shape os(x.shape().begin(), x.shape().end() - 1);
-  os.push_back(weight.size(0));
-  if (x.dim() != 2) {
-    out = detail::make_view(out, os, detail::contiguous_strides(os), 0);
-    out.impl()->is_view = false;  // the only tensor over this fresh storage
+  const int64_t rows =
+      x.dim() == 2 ? x.size(0) : detail::shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  Tensor out;
+  if (linear_kernel_fits(x, weight, bias)) {
+    out = detail::make_tensor({rows, weight.size(0)}, x.dtype(), x.device());
+    ops::kernels(out).linear(x, weight, bias, out);
+  } else {
+    const Tensor x2 = x.dim() == 2 ? x : reshape(x.detach(), {rows, x.size(-1)});
+    out = batched_gemm(x2.detach(), transpose(weight.detach(), 0, 1),
+                       bias.defined() ? bias.detach() : Tensor());
+    Shape os(x.shape().begin(), x.shape().end() - 1);
+    os.push_back(weight.size(0));
+    if (x.dim() != 2) {
+      out = detail::make_view(out, os, detail::contiguous_strides(os), 0);
+      out.impl()->is_view = false;  // the only tensor over this fresh storage
+    }
   }
   autograd::record("LinearBackward", out, {x, weight, bias},
                    [sx = SavedTensor(x), sw = SavedTensor(weight), gx = x.requires_grad(),

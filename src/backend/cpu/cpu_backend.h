@@ -20,6 +20,7 @@ class CpuBackend final : public backend::Backend {
   void cumsum(const Tensor& x, int64_t A, int64_t R, int64_t B, const Tensor& out) override;
   void gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha,
             double beta) override;
+  void linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out) override;
   void softmax(const Tensor& x, const Tensor& out, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& g, const Tensor& out, bool log) override;
   void gather(const Tensor& x, const Tensor& index, int64_t A, int64_t N, int64_t B,

@@ -1,7 +1,11 @@
 // CPU GEMM through OpenBLAS (cblas), batched over a leading dim with arbitrary batch strides.
 #include <cblas.h>
+#include <immintrin.h>
+
+#include <cstring>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/parallel.h"
 
 namespace ember::cpu {
 
@@ -41,7 +45,89 @@ void blas_gemv(CBLAS_TRANSPOSE t, int rows, int cols, double alpha, const double
                const double* x, int incx, double beta, double* y) {
   cblas_dgemv(CblasRowMajor, t, rows, cols, alpha, a, lda, x, incx, beta, y, 1);
 }
+
+// Note [Batch-1 linear]
+// One input row through a layer, y = W x + b, is a matrix-vector product bound by reading W: the
+// MLP's first layer is 784x256 floats (0.8 MB), about one core's L2. This kernel walks four rows
+// of W per pass over x (one load of x feeds four FMAs) and splits the rows statically across the
+// cores, so each core keeps its own share of W in its L2 from call to call. Measured on the
+// 784-256-128-10 MLP here: 6.7 us for the three layers against 7.4-8.3 us with OpenBLAS's sgemv.
+#if defined(__AVX2__) && defined(__FMA__)
+float hsum(__m256 v) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  h = _mm_hadd_ps(h, h);
+  h = _mm_hadd_ps(h, h);
+  return _mm_cvtss_f32(h);
+}
+#endif
+
+// y[o] = dot(w[o, :], x) (+ bias[o]) for o in [o0, o1); w: rows of length K.
+void gemv_rows(const float* w, const float* x, const float* bias, float* y, int64_t o0, int64_t o1,
+               int64_t K) {
+  int64_t o = o0;
+#if defined(__AVX2__) && defined(__FMA__)
+  for (; o + 4 <= o1; o += 4) {
+    const float* w0 = w + o * K;
+    const float *w1 = w0 + K, *w2 = w1 + K, *w3 = w2 + K;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+      const __m256 xv = _mm256_loadu_ps(x + k);
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + k), xv, a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w1 + k), xv, a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w2 + k), xv, a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + k), xv, a3);
+    }
+    float r[4] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
+    for (; k < K; ++k) {
+      r[0] += w0[k] * x[k];
+      r[1] += w1[k] * x[k];
+      r[2] += w2[k] * x[k];
+      r[3] += w3[k] * x[k];
+    }
+    for (int j = 0; j < 4; ++j) y[o + j] = r[j] + (bias ? bias[o + j] : 0.f);
+  }
+#endif
+  for (; o < o1; ++o) {
+    float acc = 0;
+    for (int64_t k = 0; k < K; ++k) acc += w[o * K + k] * x[k];
+    y[o] = acc + (bias ? bias[o] : 0.f);
+  }
+}
+
+// Elements of W below which a batch-1 layer stays on one core (the fork costs about a microsecond).
+constexpr int64_t kGemvGrain = 16384;
+
+template <class T>
+void linear_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out) {
+  const int64_t N = x.size(0), K = x.size(1), M = w.size(0), ldx = N == 1 ? K : x.stride(0);
+  const T* px = x.data_ptr<T>();
+  const T* pw = w.data_ptr<T>();
+  const T* pb = bias.defined() ? bias.data_ptr<T>() : nullptr;
+  T* po = out.data_ptr<T>();
+  if constexpr (std::is_same_v<T, float>) {
+    if (N == 1) {  // Note [Batch-1 linear]
+      const int64_t blocks = (M + 3) / 4, grain = std::max<int64_t>(1, kGemvGrain / (4 * K));
+      parallel_for(0, blocks, grain, [&](int64_t b0, int64_t b1) {
+        gemv_rows(pw, px, pb, po, 4 * b0, std::min(M, 4 * b1), K);
+      });
+      return;
+    }
+  }
+  // out = bias rows, then out += x w^T in one GEMM (beta = 1).
+  if (pb)
+    for (int64_t n = 0; n < N; ++n) std::memcpy(po + n * M, pb, M * sizeof(T));
+  blas_gemm(CblasNoTrans, CblasTrans, static_cast<int>(N), static_cast<int>(M), static_cast<int>(K),
+            1.0, px, static_cast<int>(ldx), pw, static_cast<int>(K), pb ? 1.0 : 0.0, po,
+            static_cast<int>(M));
+}
+
 }  // namespace
+
+void CpuBackend::linear(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out) {
+  if (out.numel() == 0) return;
+  EMBER_DISPATCH_FLOATING(out.dtype(), "linear", [&] { linear_kernel<scalar_t>(x, w, bias, out); });
+}
 
 void CpuBackend::gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha,
                       double beta) {
