@@ -4,12 +4,16 @@ ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build demo test test-asan bench install format clean
+.PHONY: all deps data configure build demo test test-asan bench install format clean
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
+
+## The example datasets (from Debian packages) into data/.
+data:
+	@bash scripts/get-data.sh
 
 configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
@@ -17,12 +21,14 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-## The main job: the founding document's linear regression.
-demo: build
-	@$(BUILD)/examples/linear_regression
+## The main job: the founding document's linear regression and the iris classifier, trained by
+## `ember train` (final metrics, and where the reports are).
+demo: build data
+	@$(BUILD)/tools/ember/ember train examples/linreg.toml --out runs/linreg
+	@$(BUILD)/tools/ember/ember train examples/iris.toml --out runs/iris
 
-## The whole test suite (unit, PyTorch parity, examples).
-test: build
+## The whole test suite (unit, PyTorch parity, the ember command, examples).
+test: build data
 	@cd $(BUILD) && ctest --output-on-failure
 
 ## The suite under AddressSanitizer + UndefinedBehaviorSanitizer.

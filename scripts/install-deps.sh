@@ -9,6 +9,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch libtorch-dev  # PyTorch 1.13: the numerical oracle (parity tests) and the benchmark rival
   python3-numpy
+  libtomlplusplus-dev      # TOML configs (toml++: one well-tested parser with line:column errors)
+  libcli11-dev             # the ember command's subcommands, options and --help
+  libplplot-dev plplot-driver-cairo  # PNG plots (loss curves, scatter, heat maps) via cairo
 )
 
 missing=()

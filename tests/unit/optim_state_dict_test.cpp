@@ -28,7 +28,7 @@ Mlp make_mlp() {
   return m;
 }
 
-void train(optim::Optimizer& opt, const Mlp& m, int steps, optim::LRScheduler* sched = nullptr) {
+void train_steps(optim::Optimizer& opt, const Mlp& m, int steps, optim::LRScheduler* sched = nullptr) {
   for (int s = 0; s < steps; ++s) {
     opt.zero_grad();
     Tensor d = linear(tanh(linear(m.x, m.params[0], m.params[1])), m.params[2], m.params[3]) - m.y;
@@ -50,22 +50,22 @@ std::vector<optim::ParamGroup> two_groups(const std::vector<Tensor>& p) {
 void expect_resume_exact(const Factory& make) {
   Mlp a = make_mlp();
   auto oa = make(a.params);
-  train(*oa, a, 20);
+  train_steps(*oa, a, 20);
 
   Mlp b = make_mlp();
   auto ob = make(b.params);
-  train(*ob, b, 10);
+  train_steps(*ob, b, 10);
   const optim::StateDict sd = ob->state_dict();
   Mlp c = make_mlp();
   {
     NoGradGuard no_grad;
     for (size_t i = 0; i < c.params.size(); ++i) c.params[i].copy_(b.params[i]);
   }
-  train(*ob, b, 3);  // the saved dict is a snapshot: later steps don't change it
+  train_steps(*ob, b, 3);  // the saved dict is a snapshot: later steps don't change it
 
   auto oc = make(c.params);
   oc->load_state_dict(sd);
-  train(*oc, c, 10);
+  train_steps(*oc, c, 10);
   for (size_t i = 0; i < a.params.size(); ++i)
     EXPECT_EQ(a.params[i].to_vector<float>(), c.params[i].to_vector<float>()) << "param " << i;
 }
@@ -242,7 +242,7 @@ TEST(OptimStateDict, SchedulerResumeExactly) {
     optim::OneCycleLR sched(opt, 0.2, 20);
     if (opt_sd) opt.load_state_dict(*opt_sd);
     if (sched_sd) sched.load_state_dict(*sched_sd);
-    train(opt, m, steps, &sched);
+    train_steps(opt, m, steps, &sched);
     if (opt_out) *opt_out = opt.state_dict();
     if (sched_out) *sched_out = sched.state_dict();
     return std::make_pair(sched.get_last_lr()[0], opt.param_groups()[0].get("momentum"));

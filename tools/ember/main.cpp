@@ -1,22 +1,305 @@
-// The `ember` command: a skeleton that reports its version; subcommands arrive with the pipeline.
-#include <cstring>
+// The `ember` command: train, eval, predict, inspect and summary over TOML configs and CSV data.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "ember/ember.h"
 
+namespace fs = std::filesystem;
+using namespace ember;
+
+namespace {
+
+// Exit codes (DESIGN.md, Errors): 0 ok, 1 failure while running, 2 bad usage, config or data.
+constexpr int kOk = 0, kRunFailure = 1, kBadInput = 2;
+
+void print_metrics(const train::Metrics& metrics) {
+  for (const auto& [name, value] : metrics) std::printf("  %-16s %.6g\n", name.c_str(), value);
+}
+
+json::Value metrics_json(const train::Metrics& metrics) {
+  json::Value j = json::Value::object();
+  for (const auto& [name, value] : metrics) j[name] = value;
+  return j;
+}
+
+// ---- ember train ----
+struct TrainArgs {
+  std::string config, out, resume;
+  std::vector<std::string> overrides;
+  bool quiet = false, verbose = false;
+  int64_t stop_after = 0;
+};
+
+int run_train(const TrainArgs& a) {
+  train::TrainConfig cfg = train::load_train_config(a.config, a.overrides);
+  train::TrainOptions opts;
+  opts.run_dir = !a.resume.empty() ? a.resume : !a.out.empty() ? a.out : cfg.output.dir;
+  opts.resume = !a.resume.empty();
+  opts.progress = train::detect_progress_mode(stderr, a.quiet);
+  opts.verbose = a.verbose;
+  opts.stop_after_steps = a.stop_after;
+  const train::TrainResult r = train::fit(cfg, opts);
+  if (r.interrupted) {
+    std::printf("stopped after step %lld as asked; resume with: ember train %s --resume %s\n",
+                static_cast<long long>(r.steps), a.config.c_str(), r.run_dir.c_str());
+    return kOk;
+  }
+  std::printf("%s: %lld steps in %.2f s%s; best step %lld\n", a.config.c_str(),
+              static_cast<long long>(r.steps), r.seconds,
+              r.stopped_early ? " (stopped early)" : "", static_cast<long long>(r.best_step));
+  print_metrics(r.final_metrics);
+  std::printf("run: %s", r.run_dir.c_str());
+  if (cfg.output.report && cfg.output.plots) std::printf("  (report: %s/report.html)", r.run_dir.c_str());
+  std::printf("\n");
+  return kOk;
+}
+
+// ---- ember eval ----
+int run_eval(const std::string& run_dir, const std::string& data_path, bool as_json) {
+  train::LoadedRun run = train::load_run(run_dir);
+  train::SplitData split;
+  std::string what;
+  if (!data_path.empty()) {
+    data::CsvOptions csv;
+    csv.categorical = run.pre.categorical_columns();
+    const data::Table t = data::read_csv(data_path, csv);
+    std::vector<int64_t> rows(static_cast<size_t>(t.rows()));
+    for (int64_t i = 0; i < t.rows(); ++i) rows[static_cast<size_t>(i)] = i;
+    split = train::transform_split(run.pre, t, rows, /*training=*/false);
+    what = data_path;
+  } else {
+    const train::TrainConfig cfg = train::load_run_config(run_dir);
+    const data::Table t = train::load_table(cfg.data, run.pre.categorical_columns());
+    const data::SplitIndices s = train::split_table(cfg, t, run.pre.task());
+    split = train::transform_split(run.pre, t, s.test, false);
+    what = "the test split of " + t.source;
+  }
+  EMBER_CHECK_T(ConfigError, split.size() > 0, "eval: no rows to evaluate in ", what);
+  const train::Metrics m = train::evaluate(*run.model, split, run.loss, run.pre, "");
+  if (as_json) {
+    json::Value j = json::Value::object();
+    j["run"] = run_dir;
+    j["data"] = what;
+    j["rows"] = split.size();
+    j["checkpoint"] = run.checkpoint;
+    j["metrics"] = metrics_json(m);
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%s (%s checkpoint, step %lld) on %s, %lld rows:\n", run_dir.c_str(),
+                run.checkpoint.c_str(), static_cast<long long>(run.step), what.c_str(),
+                static_cast<long long>(split.size()));
+    print_metrics(m);
+  }
+  return kOk;
+}
+
+// ---- ember predict ----
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+int run_predict(const std::string& run_dir, const std::string& input, const std::string& output) {
+  train::LoadedRun run = train::load_run(run_dir);
+  data::CsvOptions csv;
+  csv.categorical = run.pre.categorical_columns();
+  const data::Table t = data::read_csv(input, csv);
+  const train::Predictions p =
+      train::predict(*run.model, run.pre.transform_features(t), run.loss, run.pre);
+  const bool classification = run.pre.task() == data::Task::Classification;
+  const auto classes = run.pre.class_names();
+  std::string out;
+  for (const auto& c : t.columns) out += csv_field(c.name) + ",";
+  out += "prediction";
+  if (classification)
+    for (const auto& c : classes) out += "," + csv_field("prob_" + c);
+  out += "\n";
+  const std::vector<float> probs = classification ? p.probs.contiguous().to_vector<float>()
+                                                  : std::vector<float>{};
+  const std::vector<int64_t> labels = classification ? p.labels.to_vector<int64_t>()
+                                                     : std::vector<int64_t>{};
+  const std::vector<float> values = classification ? std::vector<float>{}
+                                                   : p.values.contiguous().to_vector<float>();
+  for (int64_t r = 0; r < t.rows(); ++r) {
+    for (const auto& c : t.columns) {
+      const double v = c.values[static_cast<size_t>(r)];
+      out += std::isnan(v) ? ""
+             : c.type == data::ColumnType::Categorical
+                 ? csv_field(c.categories[static_cast<size_t>(v)])
+                 : number(v);
+      out += ",";
+    }
+    if (classification) {
+      out += csv_field(classes[static_cast<size_t>(labels[static_cast<size_t>(r)])]);
+      for (size_t k = 0; k < classes.size(); ++k)
+        out += "," + number(probs[static_cast<size_t>(r) * classes.size() + k]);
+    } else {
+      out += number(values[static_cast<size_t>(r)]);
+    }
+    out += "\n";
+  }
+  if (output.empty() || output == "-") {
+    std::fwrite(out.data(), 1, out.size(), stdout);
+  } else {
+    io::write_file_atomic(output, out);
+    std::fprintf(stderr, "wrote %lld predictions to %s\n", static_cast<long long>(t.rows()),
+                 output.c_str());
+  }
+  return kOk;
+}
+
+// ---- ember inspect ----
+int run_inspect(const std::string& path, const std::string& target, const std::string& delimiter,
+                bool as_json) {
+  data::CsvOptions csv;
+  EMBER_CHECK_T(ConfigError, delimiter.size() <= 1, "--delimiter '", delimiter,
+                "': expected one character");
+  if (!delimiter.empty()) csv.delimiter = delimiter[0];
+  const data::Table t = data::read_csv(path, csv);
+  const json::Value report = data::inspect(t, target);
+  if (as_json)
+    std::printf("%s\n", report.dump(2).c_str());
+  else
+    std::printf("%s", data::format_inspect(report).c_str());
+  return kOk;
+}
+
+// ---- ember summary ----
+int run_summary(const std::string& config, const std::vector<std::string>& overrides,
+                int64_t batch_size, bool as_json) {
+  const train::TrainConfig cfg = train::load_train_config(config, overrides);
+  const train::PreparedData d = train::prepare_data(cfg);
+  const std::string loss = train::resolve_loss(cfg, d.pre.task(), d.pre.num_classes());
+  manual_seed(static_cast<uint64_t>(cfg.training.seed));
+  auto model = models::build_tabular_model(cfg.model, d.pre.num_features(),
+                                           train::output_size(loss, d.pre));
+  const train::ModelSummary s =
+      train::summarize(*model, {d.pre.num_features()},
+                       batch_size > 0 ? batch_size : cfg.training.batch_size, cfg.optimizer.name,
+                       cfg.optimizer.momentum);
+  if (as_json)
+    std::printf("%s\n", train::summary_to_json(s).dump(2).c_str());
+  else
+    std::printf("%s", train::format_summary(s).c_str());
+  return kOk;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  const char* usage =
-      "usage: ember [--help] [--version]\n\n"
-      "Ember, a C++ deep-learning framework. This build provides the library; the train, eval,\n"
-      "inspect and predict subcommands arrive with the training pipeline.\n";
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
-    std::cout << usage;
-    return argc < 2 ? 2 : 0;
+  CLI::App app{"Ember: train, evaluate and use neural networks on tabular data from TOML configs.",
+               "ember"};
+  app.set_version_flag("--version", "ember 0.1.0");
+  app.require_subcommand(1);
+  app.footer(
+      "Examples:\n"
+      "  ember inspect data/iris.csv --target species\n"
+      "  ember train examples/iris.toml --set optimizer.lr=0.01\n"
+      "  ember eval runs/iris\n"
+      "  ember predict runs/iris new_flowers.csv -o predictions.csv\n"
+      "Exit codes: 0 ok, 1 failure while running, 2 bad usage, config or data.");
+
+  TrainArgs ta;
+  CLI::App* train_cmd = app.add_subcommand(
+      "train", "Train the model of CONFIG.toml; writes a run directory with checkpoints, "
+               "metrics, plots and report.html");
+  train_cmd->add_option("config", ta.config, "TOML config (see examples/*.toml)")
+      ->required()->check(CLI::ExistingFile);
+  train_cmd->add_option("--set", ta.overrides,
+                        "Override a config key, e.g. --set optimizer.lr=0.01 (repeatable)");
+  train_cmd->add_option("--out", ta.out, "Run directory (default: output.dir of the config)");
+  train_cmd->add_option("--resume", ta.resume,
+                        "Continue the run in this directory from its last checkpoint");
+  train_cmd->add_flag("-q,--quiet", ta.quiet, "Print only the final metrics");
+  train_cmd->add_flag("-v,--verbose", ta.verbose, "Also print every evaluation");
+  train_cmd->add_option("--stop-after", ta.stop_after,
+                        "Stop after this many steps (checkpointed; continue with --resume)")
+      ->check(CLI::NonNegativeNumber);
+
+  std::string run_dir, data_path, input, output, csv_path, target, delimiter, config;
+  std::vector<std::string> overrides;
+  bool as_json = false;
+  int64_t batch_size = 0;
+  CLI::App* eval_cmd =
+      app.add_subcommand("eval", "Evaluate a trained run on its test split or on --data FILE");
+  eval_cmd->add_option("run_dir", run_dir, "Run directory written by ember train")->required();
+  eval_cmd->add_option("--data", data_path, "CSV with the target column (default: the test split)");
+  eval_cmd->add_flag("--json", as_json, "Print the metrics as JSON");
+
+  CLI::App* predict_cmd = app.add_subcommand(
+      "predict", "Predict every row of INPUT.csv with a trained run (same columns as training)");
+  predict_cmd->add_option("run_dir", run_dir, "Run directory written by ember train")->required();
+  predict_cmd->add_option("input", input, "CSV with the feature columns")->required();
+  predict_cmd->add_option("-o,--output", output, "Output CSV (default: stdout)");
+
+  CLI::App* inspect_cmd = app.add_subcommand(
+      "inspect", "Data-quality report of a CSV: types, missing values, ranges, outliers, "
+                 "constant columns, duplicate rows, target balance");
+  inspect_cmd->add_option("data", csv_path, "CSV file")->required();
+  inspect_cmd->add_option("--target", target, "Target column (adds its balance)");
+  inspect_cmd->add_option("--delimiter", delimiter, "Field separator (default: detected)");
+  inspect_cmd->add_flag("--json", as_json, "Print the report as JSON");
+
+  CLI::App* summary_cmd = app.add_subcommand(
+      "summary", "Layer table of CONFIG's model: output shapes, parameters, FLOPs per sample and "
+                 "the memory to train it at the configured batch size");
+  summary_cmd->add_option("config", config, "TOML config")->required()->check(CLI::ExistingFile);
+  summary_cmd->add_option("--set", overrides, "Override a config key (repeatable)");
+  summary_cmd->add_option("--batch-size", batch_size, "Batch size (default: training.batch_size)");
+  summary_cmd->add_flag("--json", as_json, "Print the summary as JSON");
+
+  if (argc > 1 && argv[1][0] != '-') {
+    const std::string first = argv[1];
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
+    if (!known) {
+      std::fprintf(stderr,
+                   "ember: unknown command '%s'; commands: train, eval, predict, inspect, "
+                   "summary (see ember --help)\n",
+                   first.c_str());
+      return kBadInput;
+    }
   }
-  if (std::strcmp(argv[1], "--version") == 0) {
-    std::cout << "ember 0.1.0\n";
-    return 0;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "ember: %s (see ember --help or ember COMMAND --help)\n", e.what());
+    return kBadInput;
   }
-  std::cerr << "ember: unknown command '" << argv[1] << "'\n" << usage;
-  return 2;
+
+  const std::string command = app.get_subcommands().front()->get_name();
+  try {
+    if (command == "train") return run_train(ta);
+    if (command == "eval") return run_eval(run_dir, data_path, as_json);
+    if (command == "predict") return run_predict(run_dir, input, output);
+    if (command == "inspect") return run_inspect(csv_path, target, delimiter, as_json);
+    if (command == "summary") return run_summary(config, overrides, batch_size, as_json);
+  } catch (const train::RunError& e) {
+    std::fprintf(stderr, "ember %s: %s\n", command.c_str(), e.message().c_str());
+    return kRunFailure;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "ember %s: %s\n", command.c_str(), e.message().c_str());
+    return kBadInput;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ember %s: %s\n", command.c_str(), e.what());
+    return kRunFailure;
+  }
+  return kBadInput;
 }

@@ -5,3 +5,4 @@
 #include "ember/io/json.h"
 #include "ember/io/safetensors.h"
 #include "ember/io/state_dict.h"
+#include "ember/io/toml.h"

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ember/nn/activation.h"
+#include "ember/nn/batch_norm.h"
 #include "ember/nn/containers.h"
 #include "ember/nn/functional.h"
 #include "ember/nn/init.h"

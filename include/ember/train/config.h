@@ -1,0 +1,152 @@
+// The training config schema: one struct per TOML section, strict loading, resolved TOML output.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ember::train {
+
+/// [data]: where the examples come from and how they are split.
+struct DataConfig {
+  /// CSV file. A relative path is tried against the current directory, then against the
+  /// config file's directory; load_train_config stores the absolute path it found.
+  std::string path;
+  std::string target;                 ///< target column (required unless synthetic)
+  std::vector<std::string> features;  ///< empty: all columns but target
+  /// auto | classification | regression. auto: a categorical target, or an integer target with
+  /// <= 20 distinct values, is a classification.
+  std::string task = "auto";
+  std::string delimiter = "";  ///< "" detects it; otherwise one character
+  std::vector<double> split = {0.7, 0.15,
+                               0.15};  ///< train, validation, test; each in [0, 1], sum 1
+  bool stratify = true;                ///< keep class proportions in every split
+  int64_t seed = 0;                    ///< split seed, >= 0
+  /// Synthetic data instead of a file: "" | "linear" (y = x·weights + bias + noise, the founding
+  /// document's y = 3 x1 + 2 x2 + noise; features x1, x2, ..., target y).
+  std::string synthetic = "";
+  int64_t samples = 1000;                    ///< >= 1
+  std::vector<double> weights = {3.0, 2.0};  ///< one per feature, at least one
+  double bias = 0.0;
+  double noise = 0.1;  ///< scale of the noise, >= 0
+  bool operator==(const DataConfig&) const = default;
+};
+
+/// [preprocessing]: fitted on the training split (names as in data::PreprocessOptions).
+struct PreprocessConfig {
+  std::string missing = "mean";         ///< drop | mean | median | mode | constant
+  double fill_value = 0;                ///< for missing = "constant"
+  std::string outliers = "none";        ///< none | zscore | iqr
+  double outlier_threshold = 0;         ///< >= 0; 0: 3.0 for zscore, 1.5 for iqr
+  std::string outlier_action = "clip";  ///< clip | drop
+  std::string normalize = "standard";   ///< none | minmax | minmax_sym | standard
+  std::string categorical = "onehot";   ///< onehot | index
+  bool normalize_target = true;         ///< regression: standardise the target
+  bool operator==(const PreprocessConfig&) const = default;
+};
+
+/// [model]: a tabular model (see models::build_tabular_model).
+struct ModelConfig {
+  /// linear (regression: one Linear) | logistic (one Linear + softmax/cross-entropy) | mlp
+  std::string type = "mlp";
+  std::vector<int64_t> hidden = {64};  ///< mlp hidden sizes, each >= 1
+  std::string activation = "relu";     ///< relu | tanh | sigmoid | gelu | leaky_relu | silu | elu
+  double dropout = 0.0;                ///< in [0, 1)
+  std::string norm = "none";           ///< none | batch | layer
+  bool operator==(const ModelConfig&) const = default;
+};
+
+/// [optimizer] (see train::make_optimizer for which fields each optimizer uses).
+struct OptimizerConfig {
+  std::string name = "adam";                 ///< sgd | adam | adamw | rmsprop | adagrad
+  double lr = 1e-3;                          ///< > 0
+  double weight_decay = 0;                   ///< >= 0 (decoupled for adamw, L2 otherwise)
+  double momentum = 0;                       ///< sgd, rmsprop; >= 0
+  bool nesterov = false;                     ///< sgd; needs momentum > 0
+  std::vector<double> betas = {0.9, 0.999};  ///< adam, adamw; two values in [0, 1)
+  double eps = 1e-8;                         ///< adam, adamw, rmsprop, adagrad; > 0
+  double alpha = 0.99;                       ///< rmsprop smoothing; in [0, 1]
+  bool operator==(const OptimizerConfig&) const = default;
+};
+
+/// [schedule]: the learning-rate schedule, stepped once per optimizer step (see
+/// train::Scheduler); step_size, warmup_steps and the cosine horizon count optimizer steps.
+struct ScheduleConfig {
+  std::string name =
+      "none";  ///< none | step | exponential | cosine | warmup_cosine | onecycle | plateau
+  int64_t step_size = 10;    ///< step: steps between decays, >= 1
+  double gamma = 0.1;        ///< step, exponential: decay factor per decay, > 0
+  int64_t warmup_steps = 0;  ///< warmup_cosine: >= 0 and below the total number of steps
+  double min_lr = 0;         ///< cosine, warmup_cosine, plateau: lower bound, >= 0
+  double max_lr = 0;         ///< onecycle peak; 0 = the optimizer's lr
+  int64_t patience = 5;      ///< plateau: evaluations without improvement, >= 0
+  double factor = 0.1;       ///< plateau: lr multiplier, in (0, 1)
+  bool operator==(const ScheduleConfig&) const = default;
+};
+
+/// [training]
+struct TrainingConfig {
+  int64_t epochs = 100;       ///< >= 1
+  int64_t steps = 0;          ///< > 0: train for this many optimizer steps instead of epochs
+  int64_t batch_size = 32;    ///< >= 1
+  std::string loss = "auto";  ///< auto | mse | l1 | huber | cross_entropy | bce
+  double grad_clip = 0;       ///< max global L2 norm; 0 = off
+  int64_t grad_accum = 1;     ///< micro-batches per optimizer step, >= 1
+  int64_t val_every = 0;      ///< steps between evaluations; 0 = once per epoch
+  /// metric for the best checkpoint and early stopping: train_loss, val_loss or val_<metric>
+  std::string monitor = "val_loss";
+  int64_t early_stopping = 0;  ///< patience in evaluations; 0 = off
+  int64_t seed = 0;            ///< init, shuffling and dropout; >= 0
+  bool shuffle = true;
+  bool drop_last = false;
+  int64_t prefetch = 2;   ///< batches prepared ahead on a background thread; 0 = none
+  int64_t log_every = 0;  ///< plain-line progress every N steps; 0 = auto
+  bool operator==(const TrainingConfig&) const = default;
+};
+
+/// [output]
+struct OutputConfig {
+  std::string dir = "runs/<config name>";  ///< load_train_config puts the config file's stem here
+  bool plots = true;
+  bool report = true;
+  int64_t checkpoint_every = 1;  ///< epochs between checkpoints; 0 = only the best and the last
+  bool operator==(const OutputConfig&) const = default;
+};
+
+/// A whole training config.
+struct TrainConfig {
+  DataConfig data;
+  PreprocessConfig preprocessing;
+  ModelConfig model;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  TrainingConfig training;
+  OutputConfig output;
+  std::string source;  ///< the config file's path
+  bool operator==(const TrainConfig&) const = default;
+};
+
+/// The names each choice accepts, in the order shown in error messages.
+extern const std::vector<std::string> kOptimizerNames;  ///< sgd, adam, adamw, rmsprop, adagrad
+extern const std::vector<std::string> kScheduleNames;   ///< none, step, ..., plateau
+extern const std::vector<std::string> kActivationNames;
+extern const std::vector<std::string> kMonitorNames;  ///< train_loss, val_loss, val_accuracy, ...
+
+/// Reads and validates a TOML config (sections [data] [preprocessing] [model] [optimizer]
+/// [schedule] [training] [output]; only [data] is required), after applying overrides
+/// ("optimizer.lr=0.01", as given to --set). Every problem is an ember::ConfigError that names the
+/// location, the dotted key, the value and what is allowed:
+///   cfg.toml:7:4: optimizer.lr = -0.1: must be > 0
+///   cfg.toml:9:1: unknown key 'training.epoch' in [training]; allowed: ...; did you mean 'epochs'?
+/// Cross-field rules: exactly one of data.path and data.synthetic; data.target unless synthetic;
+/// data.split sums to 1; nesterov needs momentum. data.path is resolved (cwd first, then the
+/// config's directory, made absolute) and must exist; output.dir defaults to
+/// "runs/<config file stem>".
+TrainConfig load_train_config(const std::string& path,
+                              const std::vector<std::string>& overrides = {});
+
+/// The fully resolved config as TOML: every section and every key, in schema order. Loading the
+/// text again (from a file) gives the same struct, apart from `source`.
+std::string to_toml(const TrainConfig& config);
+
+}  // namespace ember::train

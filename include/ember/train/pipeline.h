@@ -1,0 +1,68 @@
+// The data and model plumbing shared by train, eval, predict and summary: a config becomes split,
+// preprocessed tensors, a model with the right head, a loss, predictions and metrics.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ember/data/csv.h"
+#include "ember/data/preprocess.h"
+#include "ember/data/split.h"
+#include "ember/nn/module.h"
+#include "ember/train/config.h"
+#include "ember/train/metrics.h"
+
+namespace ember::train {
+
+/// One split as model tensors: x (N, F) float32; y (N,) int64 classes or (N, 1) float32 targets.
+struct SplitData {
+  Tensor x, y;
+  std::vector<int64_t> rows;  ///< rows of the whole table
+  int64_t size() const { return x.defined() ? x.size(0) : 0; }
+};
+
+/// A config's data, read (or generated), split and preprocessed.
+struct PreparedData {
+  data::Table table;
+  data::SplitIndices split;
+  data::Preprocessor pre;
+  SplitData train, val, test;
+};
+
+/// Reads data.path (or generates data.synthetic) into a table.
+data::Table load_table(const DataConfig& cfg, const std::vector<std::string>& categorical = {});
+/// classification or regression for data.task = "auto" (see DataConfig::task).
+data::Task resolve_task(const DataConfig& cfg, const data::Table& table);
+/// The seeded train/val/test split of data.split (stratified by class for a classification when
+/// data.stratify).
+data::SplitIndices split_table(const TrainConfig& cfg, const data::Table& table, data::Task task);
+/// Rows of table through a fitted preprocessor (training: apply the drop rules).
+SplitData transform_split(const data::Preprocessor& pre, const data::Table& table,
+                          const std::vector<int64_t>& rows, bool training);
+/// Reads, splits (seeded, stratified for classification when asked) and fits the preprocessor on
+/// the training split; then transforms every split.
+PreparedData prepare_data(const TrainConfig& cfg);
+
+/// The loss for training.loss = "auto": cross_entropy for classification, mse for regression.
+/// ConfigError when the loss does not fit the task (e.g. mse for classification).
+std::string resolve_loss(const TrainConfig& cfg, data::Task task, int64_t num_classes);
+/// Model outputs per sample: classes (cross_entropy), 1 (bce, regression losses).
+int64_t output_size(const std::string& loss, const data::Preprocessor& pre);
+/// The training loss of model outputs against y (as produced by the preprocessor).
+Tensor compute_loss(const std::string& loss, const Tensor& out, const Tensor& y);
+
+/// What a model says about x, in the data's terms.
+struct Predictions {
+  Tensor values;  ///< regression: (N, 1) float32 in target units
+  Tensor probs;   ///< classification: (N, C) class probabilities
+  Tensor labels;  ///< classification: (N,) int64 predicted classes
+};
+/// Runs the model in eval mode without autograd, batch by batch.
+Predictions predict(nn::Module& model, const Tensor& x, const std::string& loss,
+                    const data::Preprocessor& pre);
+/// The mean loss and the task's metrics of the model on a split (regression metrics in target
+/// units). Names are prefixed: "val_loss", "val_accuracy", ...
+Metrics evaluate(nn::Module& model, const SplitData& split, const std::string& loss,
+                 const data::Preprocessor& pre, const std::string& prefix);
+
+}  // namespace ember::train

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Fetches the example datasets into data/ (git-ignored) from Debian packages, as clean CSV files.
+# Idempotent: a dataset already in data/ is skipped; downloads are cached in data/.cache.
+# Runs as root or not; needs only bash, apt-get, dpkg-deb, awk and gzip (a bare Debian 12).
+#
+#   scripts/get-data.sh            # every dataset
+#   scripts/get-data.sh iris wine  # only these
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+data=$root/data
+cache=$data/.cache
+mkdir -p "$cache"
+
+die() {
+  echo "get-data: $*" >&2
+  exit 1
+}
+
+# Moves the finished temporary file $1 to data/$2 after checking it has $3 data rows.
+finish() {
+  local tmp=$1 name=$2 want=$3
+  local rows=$(($(wc -l <"$tmp") - 1))
+  ((rows == want)) || die "$name: expected $want rows, got $rows (the package format changed?)"
+  mv -f "$tmp" "$data/$name"
+  report "$name"
+}
+
+report() {
+  echo "$(($(wc -l <"$data/$1") - 1)) rows  data/$1"
+}
+
+# ---- python3-sklearn: downloaded and unpacked, never installed (it pulls ~230 MB) ----
+
+# Prints the directory holding scikit-learn's bundled CSV files, fetching the package once.
+sklearn_data() {
+  local dir=$cache/python3-sklearn
+  local csvs=$dir/usr/lib/python3/dist-packages/sklearn/datasets/data
+  if [[ ! -d $csvs ]]; then
+    local debs=("$cache"/python3-sklearn_*.deb)
+    if [[ ! -e ${debs[0]} ]]; then
+      if ! (cd "$cache" && apt-get download python3-sklearn) >"$cache/apt.log" 2>&1; then
+        [[ $(id -u) -eq 0 ]] || die "apt-get download python3-sklearn failed (see $cache/apt.log); \
+as root, run apt-get update first"
+        apt-get update -qq >>"$cache/apt.log" 2>&1
+        (cd "$cache" && apt-get download python3-sklearn) >>"$cache/apt.log" 2>&1 ||
+          die "apt-get download python3-sklearn failed (see $cache/apt.log)"
+      fi
+      debs=("$cache"/python3-sklearn_*.deb)
+    fi
+    rm -rf "$dir.tmp"
+    dpkg-deb -x "${debs[0]}" "$dir.tmp"
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$csvs"
+}
+
+# scikit-learn's CSV layout: a first line "n_samples,n_features,class names...", then rows of
+# features with the class index last. Writes $out with header $header and the class names.
+sklearn_classes_csv() {
+  local src=$1 out=$2 header=$3
+  awk -F, -v OFS=, -v header="$header" '
+    NR == 1 { for (i = 3; i <= NF; i++) names[i - 3] = $i; print header; next }
+    { $NF = names[$NF + 0]; print }' "$src" >"$out"
+}
+
+get_iris() {
+  [[ -s $data/iris.csv ]] && { report iris.csv; return; }
+  local src
+  src=$(sklearn_data)/iris.csv
+  sklearn_classes_csv "$src" "$data/iris.csv.tmp" \
+    "sepal_length,sepal_width,petal_length,petal_width,species"
+  finish "$data/iris.csv.tmp" iris.csv 150
+}
+
+get_wine() {
+  [[ -s $data/wine.csv ]] && { report wine.csv; return; }
+  local src
+  src=$(sklearn_data)/wine_data.csv
+  sklearn_classes_csv "$src" "$data/wine.csv.tmp" "alcohol,malic_acid,ash,alcalinity_of_ash,\
+magnesium,total_phenols,flavanoids,nonflavanoid_phenols,proanthocyanins,color_intensity,hue,\
+od280/od315_of_diluted_wines,proline,class"
+  finish "$data/wine.csv.tmp" wine.csv 178
+}
+
+# Target "diagnosis": scikit-learn's class 0 is malignant, 1 benign (the names on its first line).
+get_breast_cancer() {
+  [[ -s $data/breast_cancer.csv ]] && { report breast_cancer.csv; return; }
+  local src
+  src=$(sklearn_data)/breast_cancer.csv
+  local names=()
+  local kind
+  for kind in mean error worst; do
+    local f
+    for f in radius texture perimeter area smoothness compactness concavity concave_points \
+      symmetry fractal_dimension; do
+      if [[ $kind == error ]]; then names+=("${f}_error"); else names+=("${kind}_$f"); fi
+    done
+  done
+  local header
+  header=$(IFS=,; echo "${names[*]},diagnosis")
+  sklearn_classes_csv "$src" "$data/breast_cancer.csv.tmp" "$header"
+  finish "$data/breast_cancer.csv.tmp" breast_cancer.csv 569
+}
+
+# 8x8 images, 64 pixel values (0-16) then the digit; the file has no header line.
+get_digits() {
+  [[ -s $data/digits.csv ]] && { report digits.csv; return; }
+  local src
+  src=$(sklearn_data)/digits.csv.gz
+  {
+    local i header=""
+    for ((i = 0; i < 64; i++)); do header+="pixel_$i,"; done
+    echo "${header}digit"
+    gzip -dc "$src"
+  } >"$data/digits.csv.tmp"
+  finish "$data/digits.csv.tmp" digits.csv 1797
+}
+
+# Space-separated raw features (age, sex, bmi, bp, s1-s6) and, in a second file, the disease
+# progression one year later (written as 1.51e+02: printed as the integer it is).
+get_diabetes() {
+  [[ -s $data/diabetes.csv ]] && { report diabetes.csv; return; }
+  local dir
+  dir=$(sklearn_data)
+  {
+    echo "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6,progression"
+    awk -v OFS=, 'NR == FNR { y[FNR] = sprintf("%.10g", $1 + 0); next }
+      { $1 = $1; print $0, y[FNR] }' \
+      <(gzip -dc "$dir/diabetes_target.csv.gz") <(gzip -dc "$dir/diabetes_data_raw.csv.gz")
+  } >"$data/diabetes.csv.tmp"
+  finish "$data/diabetes.csv.tmp" diabetes.csv 442
+}
+
+datasets=(iris wine breast_cancer digits diabetes)
+(($# > 0)) && datasets=("$@")
+for d in "${datasets[@]}"; do
+  declare -F "get_$d" >/dev/null || die "unknown dataset '$d'; known: iris wine breast_cancer \
+digits diabetes"
+  "get_$d"
+done

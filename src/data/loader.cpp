@@ -1,0 +1,129 @@
+// DataLoader: per-epoch orders from (seed, epoch), row-copy batches, a bounded producer thread.
+#include "ember/data/loader.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "ember/core/error.h"
+#include "ember/core/generator.h"
+
+namespace ember::data {
+
+namespace {
+
+// A batch-sized copy of rows `rows` of the contiguous tensor t: (len(rows), t.shape[1:]...).
+Tensor gather_rows(const Tensor& t, const int64_t* rows, int64_t count) {
+  Shape shape = t.shape();
+  shape[0] = count;
+  Tensor out = detail::make_tensor(shape, t.dtype());
+  const size_t row_bytes = t.size(0) == 0 ? 0 : t.numel() / t.size(0) * t.element_size();
+  const auto* src = static_cast<const char*>(t.raw_data());
+  auto* dst = static_cast<char*>(out.raw_data());
+  for (int64_t i = 0; i < count; ++i)
+    std::memcpy(dst + i * row_bytes, src + rows[i] * row_bytes, row_bytes);
+  return out;
+}
+
+}  // namespace
+
+DataLoader::DataLoader(Tensor x, Tensor y, int64_t batch_size, bool shuffle, bool drop_last,
+                       uint64_t seed, int prefetch)
+    : batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last), seed_(seed) {
+  EMBER_CHECK(x.defined() && y.defined(), "DataLoader: x and y must be defined tensors");
+  EMBER_CHECK_SHAPE(x.dim() >= 1 && y.dim() >= 1 && x.size(0) == y.size(0), "DataLoader: x ",
+                    x.shape_str(), " and y ", y.shape_str(),
+                    " must have the same first dimension N");
+  EMBER_CHECK_T(DeviceError, x.device().is_cpu() && y.device().is_cpu(),
+                "DataLoader: x and y must be CPU tensors; got ", x.device(), " and ", y.device());
+  EMBER_CHECK(batch_size > 0, "DataLoader: batch_size must be > 0; got ", batch_size);
+  EMBER_CHECK(prefetch >= 0, "DataLoader: prefetch must be >= 0; got ", prefetch);
+  x_ = x.contiguous();
+  y_ = y.contiguous();
+  n_ = x.size(0);
+  prefetch_ = static_cast<size_t>(prefetch);
+  start_epoch(0);
+}
+
+DataLoader::~DataLoader() {
+  stop();
+}
+
+int64_t DataLoader::batches_per_epoch() const {
+  return drop_last_ ? n_ / batch_size_ : (n_ + batch_size_ - 1) / batch_size_;
+}
+
+void DataLoader::start_epoch(int64_t epoch, int64_t start_batch) {
+  EMBER_CHECK(start_batch >= 0 && start_batch <= batches_per_epoch(), "DataLoader: start_batch ",
+              start_batch, " is outside [0, ", batches_per_epoch(), "]");
+  stop();
+  order_.resize(static_cast<size_t>(n_));
+  for (int64_t i = 0; i < n_; ++i) order_[i] = i;
+  if (shuffle_) {
+    Generator gen(seed_ ^ (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(epoch + 1)));
+    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen.next_below(i)]);
+  }
+  next_batch_ = start_batch;
+}
+
+Batch DataLoader::make_batch(int64_t index) const {
+  const int64_t begin = index * batch_size_;
+  const int64_t count = std::min(batch_size_, n_ - begin);
+  return {gather_rows(x_, order_.data() + begin, count),
+          gather_rows(y_, order_.data() + begin, count), index};
+}
+
+void DataLoader::produce(int64_t from) {
+  for (int64_t b = from; b < batches_per_epoch(); ++b) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stop_ || queue_.size() < prefetch_; });
+      if (stop_) return;
+    }
+    try {
+      Batch batch = make_batch(b);
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(batch));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu_);
+      error_ = std::current_exception();
+      cv_.notify_all();
+      return;
+    }
+    cv_.notify_all();
+  }
+}
+
+std::optional<Batch> DataLoader::next() {
+  if (next_batch_ >= batches_per_epoch()) return std::nullopt;
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<Batch> batch;
+  if (prefetch_ == 0) {
+    batch = make_batch(next_batch_);
+  } else {
+    if (!thread_.joinable()) thread_ = std::thread(&DataLoader::produce, this, next_batch_);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !queue_.empty() || error_; });
+    if (queue_.empty()) std::rethrow_exception(error_);
+    batch = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  cv_.notify_all();
+  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ++next_batch_;
+  return batch;
+}
+
+void DataLoader::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  queue_.clear();
+  stop_ = false;
+  error_ = nullptr;
+}
+
+}  // namespace ember::data

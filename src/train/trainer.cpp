@@ -1,0 +1,303 @@
+// The training loop: forward, loss, backward, (accumulate, clip) update, evaluate, checkpoint.
+#include "ember/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "ember/autograd/grad_mode.h"
+#include "ember/core/generator.h"
+#include "ember/data/loader.h"
+#include "ember/io/file.h"
+#include "ember/models/tabular.h"
+#include "ember/optim/clip_grad.h"
+#include "ember/train/checkpoint.h"
+#include "ember/train/factory.h"
+#include "ember/train/history.h"
+#include "ember/train/pipeline.h"
+#include "ember/train/run_files.h"
+
+namespace ember::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Everything besides tensors that a checkpoint restores, so a resumed run continues exactly.
+struct LoopState {
+  int64_t step = 0;   // optimizer steps done
+  int64_t epoch = 0;  // current epoch
+  int64_t batch = 0;  // next batch of the current epoch
+  double loss_sum = 0;  // training loss since the last evaluation
+  int64_t loss_count = 0;
+  double best = NAN;  // best monitored value so far
+  int64_t best_step = -1;
+  int64_t bad_evals = 0;  // evaluations without improvement (early stopping)
+  History history;
+};
+
+double lookup(const Metrics& m, const std::string& name) {
+  for (const auto& [k, v] : m)
+    if (k == name) return v;
+  return NAN;
+}
+
+// The model, optimizer and scheduler state as named tensors (one safetensors file).
+io::NamedTensors checkpoint_tensors(const nn::Module& model, const optim::Optimizer& opt,
+                                    const Scheduler& sched) {
+  io::NamedTensors t;
+  for (const auto& [k, v] : model.state_dict()) t.emplace_back("model." + k, v);
+  for (const auto& [k, v] : opt.state_dict()) t.emplace_back("optimizer." + k, v);
+  for (const auto& [k, v] : sched.state_dict()) t.emplace_back("scheduler." + k, v);
+  return t;
+}
+
+// Splits checkpoint tensors back by prefix.
+std::vector<std::pair<std::string, Tensor>> with_prefix(const io::NamedTensors& all,
+                                                        const std::string& prefix) {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [k, v] : all)
+    if (k.starts_with(prefix)) out.emplace_back(k.substr(prefix.size()), v);
+  return out;
+}
+
+json::Value state_to_json(const LoopState& s) {
+  json::Value j = json::Value::object();
+  j["epoch"] = s.epoch;
+  j["batch"] = s.batch;
+  j["loss_sum"] = s.loss_sum;
+  j["loss_count"] = s.loss_count;
+  j["best"] = std::isnan(s.best) ? json::Value() : json::Value(s.best);
+  j["best_step"] = s.best_step;
+  j["bad_evals"] = s.bad_evals;
+  j["history"] = s.history.to_json();
+  j["rng"] = generator_state_to_json(default_generator().state());
+  return j;
+}
+
+LoopState state_from_json(const json::Value& j) {
+  LoopState s;
+  s.step = j["step"].as_int();
+  s.epoch = j["epoch"].as_int();
+  s.batch = j["batch"].as_int();
+  s.loss_sum = j["loss_sum"].as_double();
+  s.loss_count = j["loss_count"].as_int();
+  s.best = j["best"].is_null() ? NAN : j["best"].as_double();
+  s.best_step = j["best_step"].as_int();
+  s.bad_evals = j["bad_evals"].as_int();
+  s.history = History::from_json(j["history"]);
+  default_generator().set_state(generator_state_from_json(j["rng"]));
+  return s;
+}
+
+// The config a resumed run must match: everything but [output] and the run's length.
+TrainConfig resumable_part(TrainConfig c) {
+  c.output = {};
+  c.training.epochs = c.training.steps = 0;
+  c.source.clear();
+  return c;
+}
+
+}  // namespace
+
+TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
+  const TrainingConfig& tc = cfg.training;
+  const std::string ckpt_dir = (fs::path(opts.run_dir) / "checkpoints").string();
+  if (opts.resume) {
+    EMBER_CHECK_T(ConfigError, fs::is_directory(opts.run_dir), "--resume ", opts.run_dir,
+                  ": no such run directory");
+    EMBER_CHECK_T(ConfigError, has_checkpoint(ckpt_dir, "last"), "--resume ", opts.run_dir,
+                  ": no checkpoint to resume from (", ckpt_dir, "/last.json is missing)");
+    const TrainConfig saved = load_run_config(opts.run_dir);
+    EMBER_CHECK_T(ConfigError, resumable_part(saved) == resumable_part(cfg), "--resume ",
+                  opts.run_dir, ": the config differs from the run's config.toml (only [output] ",
+                  "and training.epochs/steps may change when resuming)");
+  }
+
+  // Data, model, loss, optimizer, schedule.
+  PreparedData data = prepare_data(cfg);
+  const std::string loss_name = resolve_loss(cfg, data.pre.task(), data.pre.num_classes());
+  manual_seed(static_cast<uint64_t>(tc.seed));
+  auto model = models::build_tabular_model(cfg.model, data.pre.num_features(),
+                                           output_size(loss_name, data.pre));
+  data::DataLoader loader(data.train.x, data.train.y, tc.batch_size, tc.shuffle, tc.drop_last,
+                          static_cast<uint64_t>(tc.seed), static_cast<int>(tc.prefetch));
+  EMBER_CHECK_T(ConfigError, loader.batches_per_epoch() > 0, cfg.source,
+                ": training.batch_size = ", tc.batch_size, " with drop_last leaves no batch for ",
+                loader.size(), " training rows");
+  const int64_t bpe = loader.batches_per_epoch();
+  const int64_t steps_per_epoch = (bpe + tc.grad_accum - 1) / tc.grad_accum;
+  const int64_t total_steps = tc.steps > 0 ? tc.steps : tc.epochs * steps_per_epoch;
+  const int64_t max_epochs = tc.steps > 0 ? (tc.steps + steps_per_epoch - 1) / steps_per_epoch
+                                          : tc.epochs;
+  const bool has_val = data.val.size() > 0;
+  std::string monitor = tc.monitor;
+  if (!has_val && monitor.starts_with("val_")) monitor = "train_loss";
+  const bool higher = higher_is_better(monitor);
+  std::unique_ptr<optim::Optimizer> opt = make_optimizer(cfg.optimizer, model->parameters());
+  std::unique_ptr<Scheduler> sched = make_scheduler(cfg.schedule, *opt, total_steps, higher);
+
+  // The run directory; on resume, the last checkpoint.
+  LoopState st;
+  if (opts.resume) {
+    Checkpoint c = load_checkpoint(ckpt_dir, "last");
+    model->load_state_dict(nn::StateDict(with_prefix(c.tensors, "model.")));
+    opt->load_state_dict(with_prefix(c.tensors, "optimizer."));
+    sched->load_state_dict(with_prefix(c.tensors, "scheduler."));
+    st = state_from_json(c.state);
+  } else {
+    write_run_files(opts.run_dir, cfg, data, loss_name);
+  }
+
+  Progress progress(opts.progress, total_steps, max_epochs, tc.log_every);
+  const std::string main_metric = data.pre.task() == data::Task::Classification
+                                      ? (has_val ? "val_accuracy" : "train_loss")
+                                      : (has_val ? "val_r2" : "train_loss");
+  if (opts.resume)
+    progress.message("resuming " + opts.run_dir + " at step " + std::to_string(st.step) +
+                     " (epoch " + std::to_string(st.epoch + 1) + ")");
+
+  // Note [Checkpoint cadence]
+  // The best model is kept in memory when it improves and written together with the last state:
+  // at every checkpoint_every-th epoch end (or val_every evaluation), but at most once every
+  // kMinCheckpointSeconds, and always when this process stops. Resuming from any checkpoint
+  // reproduces the uninterrupted run, so the cadence trades only the work a crash can lose for
+  // time: fsyncs cost milliseconds, and a small model's epoch can be shorter than that.
+  constexpr double kMinCheckpointSeconds = 10;
+  Checkpoint best;  // the best model's checkpoint not yet on disk (empty: nothing pending)
+  auto last_save = std::chrono::steady_clock::time_point{};
+  auto snapshot = [&](bool model_only) {
+    // Never let a diverged model replace a good checkpoint (a NaN shows in the loss only later).
+    for (const Tensor& p : model->parameters())
+      EMBER_CHECK_T(RunError, std::isfinite(p.abs().sum().item()), "step ", st.step,
+                    ": the parameters are no longer finite; stopped. Try a lower optimizer.lr ",
+                    "or training.grad_clip. The last good checkpoint is kept in ", ckpt_dir);
+    io::NamedTensors t = checkpoint_tensors(*model, *opt, *sched);
+    if (model_only) std::erase_if(t, [](const auto& kv) { return !kv.first.starts_with("model."); });
+    for (auto& [name, tensor] : t) tensor = tensor.clone();
+    return Checkpoint{std::move(t), state_to_json(st)};
+  };
+  auto save = [&](bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && last_save != std::chrono::steady_clock::time_point{} &&
+        std::chrono::duration<double>(now - last_save).count() < kMinCheckpointSeconds)
+      return;
+    if (!best.tensors.empty()) {
+      save_checkpoint(ckpt_dir, "best", best.state["step"].as_int(), best);
+      best = {};
+    }
+    save_checkpoint(ckpt_dir, "last", st.step, snapshot(/*model_only=*/false));
+    st.history.write_csv((fs::path(opts.run_dir) / "metrics.csv").string());
+    last_save = now;
+  };
+
+  // One evaluation: history row, best checkpoint, early stopping, plateau schedule.
+  bool stop_early = false;
+  auto evaluate_now = [&] {
+    Metrics row = {{"lr", sched->lr()},
+                   {"train_loss", st.loss_count ? st.loss_sum / st.loss_count : NAN}};
+    st.loss_sum = 0;
+    st.loss_count = 0;
+    for (const auto& m : evaluate(*model, data.val, loss_name, data.pre, "val_")) row.push_back(m);
+    st.history.add(st.epoch + 1, st.step, row);
+    const double value = lookup(row, monitor);
+    EMBER_CHECK_T(ConfigError, !std::isnan(value) || monitor == "train_loss", cfg.source,
+                  ": training.monitor = \"", monitor, "\" is not computed for this task");
+    if (lookup(row, main_metric) == lookup(row, main_metric))
+      progress.set_metric(main_metric, lookup(row, main_metric));
+    const bool improved = std::isnan(st.best) || (higher ? value > st.best : value < st.best);
+    if (improved) {
+      st.best = value;
+      st.best_step = st.step;
+      st.bad_evals = 0;
+      best = snapshot(/*model_only=*/true);
+      best.state["step"] = st.step;
+    } else {
+      ++st.bad_evals;
+    }
+    sched->step_eval(value);
+    stop_early = tc.early_stopping > 0 && st.bad_evals >= tc.early_stopping;
+    if (opts.verbose) {
+      std::string line = "epoch " + std::to_string(st.epoch + 1) + " step " +
+                         std::to_string(st.step);
+      for (const auto& [k, v] : row) line += "  " + k + " " + std::to_string(v);
+      progress.message(line);
+    }
+  };
+
+  TrainResult result;
+  result.run_dir = opts.run_dir;
+  const int64_t first_step = st.step;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto done = [&] { return st.step >= total_steps || stop_early; };
+  auto interrupted = [&] {
+    return opts.stop_after_steps > 0 && st.step - first_step >= opts.stop_after_steps;
+  };
+  model->train();
+  while (!done() && !interrupted() && st.epoch < max_epochs) {
+    loader.start_epoch(st.epoch, st.batch);
+    while (auto batch = loader.next()) {
+      // Gradient accumulation: a window of grad_accum batches (shorter at the epoch's end) makes
+      // one step; each batch's loss is scaled by 1 / window so the step sees the window's mean.
+      const int64_t window_start = batch->index / tc.grad_accum * tc.grad_accum;
+      const int64_t window = std::min(tc.grad_accum, bpe - window_start);
+      Tensor loss = compute_loss(loss_name, (*model)(batch->x), batch->y);
+      const double loss_value = loss.item();
+      if (!std::isfinite(loss_value)) {
+        progress.finish();
+        EMBER_THROW(RunError, "step ", st.step + 1, " (epoch ", st.epoch + 1, ", batch ",
+                    batch->index + 1, "): the training loss is ", loss_value,
+                    "; stopped. Try a lower optimizer.lr or training.grad_clip. The last good ",
+                    "checkpoint is kept in ", ckpt_dir);
+      }
+      (window > 1 ? loss / static_cast<double>(window) : loss).backward();
+      st.loss_sum += loss_value;
+      ++st.loss_count;
+      if (batch->index + 1 < window_start + window) continue;
+      if (tc.grad_clip > 0) optim::clip_grad_norm_(model->parameters(), tc.grad_clip);
+      opt->step();
+      opt->zero_grad();
+      sched->step();
+      ++st.step;
+      st.batch = batch->index + 1;
+      progress.update(st.step, st.epoch + 1, loss_value);
+      if (tc.val_every > 0 && st.step % tc.val_every == 0) {
+        evaluate_now();
+        save(/*force=*/false);
+      }
+      if (done() || interrupted()) break;
+    }
+    if (st.batch >= bpe) {  // the epoch is complete
+      if (tc.val_every == 0) evaluate_now();
+      ++st.epoch;
+      st.batch = 0;
+      const int64_t every = cfg.output.checkpoint_every;
+      if (done() || interrupted() || stop_early)
+        save(/*force=*/true);
+      else if (every > 0 && st.epoch % every == 0)
+        save(/*force=*/false);
+    } else if (interrupted() || done()) {
+      save(/*force=*/true);
+    }
+  }
+  progress.finish();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.steps = st.step;
+  result.epochs = st.epoch;
+  result.best_step = st.best_step;
+  result.stopped_early = stop_early;
+  result.interrupted = !done() && interrupted();
+  if (result.interrupted) return result;
+
+  // The best model (by the monitored metric) is the run's model: test it and write the outputs.
+  if (has_checkpoint(ckpt_dir, "best"))
+    model->load_state_dict(
+        nn::StateDict(with_prefix(load_checkpoint(ckpt_dir, "best").tensors, "model.")));
+  const SplitData& final_split = data.test.size() > 0 ? data.test : data.val;
+  result.final_metrics =
+      evaluate(*model, final_split, loss_name, data.pre, data.test.size() > 0 ? "test_" : "val_");
+  write_run_outputs(opts.run_dir, cfg, data, loss_name, *model, st.history, result);
+  return result;
+}
+
+}  // namespace ember::train
