@@ -12,6 +12,7 @@ packages=(
   libtomlplusplus-dev      # TOML configs (toml++: one well-tested parser with line:column errors)
   libcli11-dev             # the ember command's subcommands, options and --help
   libplplot-dev plplot-driver-cairo  # PNG plots (loss curves, scatter, heat maps) via cairo
+  time                     # /usr/bin/time for bench/iris_process.sh
 )
 
 missing=()

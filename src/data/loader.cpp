@@ -56,41 +56,57 @@ int64_t DataLoader::batches_per_epoch() const {
 void DataLoader::start_epoch(int64_t epoch, int64_t start_batch) {
   EMBER_CHECK(start_batch >= 0 && start_batch <= batches_per_epoch(), "DataLoader: start_batch ",
               start_batch, " is outside [0, ", batches_per_epoch(), "]");
-  stop();
-  order_.resize(static_cast<size_t>(n_));
-  for (int64_t i = 0; i < n_; ++i) order_[i] = i;
+  // The running producer already streams the next epoch from its start: keep it.
+  const bool continues = thread_.joinable() && start_batch == 0 && epoch == epoch_ + 1 &&
+                         next_batch_ == batches_per_epoch();
+  if (!continues) stop();
+  epoch_ = epoch;
+  next_batch_ = start_batch;
+  if (prefetch_ == 0)
+    order_ = epoch_order(epoch);
+  else if (!thread_.joinable())  // start now: the first batches are ready by the first next()
+    thread_ = std::thread(&DataLoader::produce, this, epoch_, next_batch_);
+}
+
+std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
+  std::vector<int64_t> order(static_cast<size_t>(n_));
+  for (int64_t i = 0; i < n_; ++i) order[static_cast<size_t>(i)] = i;
   if (shuffle_) {
     Generator gen(seed_ ^ (0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(epoch + 1)));
-    for (size_t i = order_.size(); i > 1; --i) std::swap(order_[i - 1], order_[gen.next_below(i)]);
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[gen.next_below(i)]);
   }
-  next_batch_ = start_batch;
+  return order;
 }
 
-Batch DataLoader::make_batch(int64_t index) const {
+Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t index) const {
   const int64_t begin = index * batch_size_;
   const int64_t count = std::min(batch_size_, n_ - begin);
-  return {gather_rows(x_, order_.data() + begin, count),
-          gather_rows(y_, order_.data() + begin, count), index};
+  return {gather_rows(x_, order.data() + begin, count),
+          gather_rows(y_, order.data() + begin, count), index};
 }
 
-void DataLoader::produce(int64_t from) {
-  for (int64_t b = from; b < batches_per_epoch(); ++b) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || queue_.size() < prefetch_; });
-      if (stop_) return;
-    }
-    try {
-      Batch batch = make_batch(b);
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(batch));
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu_);
-      error_ = std::current_exception();
+void DataLoader::produce(int64_t epoch, int64_t from) {
+  if (batches_per_epoch() == 0) return;  // nothing to stream (drop_last with N < batch_size)
+  for (;; ++epoch, from = 0) {
+    const std::vector<int64_t> order = epoch_order(epoch);
+    for (int64_t b = from; b < batches_per_epoch(); ++b) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || queue_.size() < prefetch_; });
+        if (stop_) return;
+      }
+      try {
+        Batch batch = make_batch(order, b);
+        std::lock_guard<std::mutex> lock(mu_);
+        queue_.push_back({epoch, std::move(batch)});
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu_);
+        error_ = std::current_exception();
+        cv_.notify_all();
+        return;
+      }
       cv_.notify_all();
-      return;
     }
-    cv_.notify_all();
   }
 }
 
@@ -99,13 +115,13 @@ std::optional<Batch> DataLoader::next() {
   const auto start = std::chrono::steady_clock::now();
   std::optional<Batch> batch;
   if (prefetch_ == 0) {
-    batch = make_batch(next_batch_);
+    batch = make_batch(order_, next_batch_);
   } else {
-    if (!thread_.joinable()) thread_ = std::thread(&DataLoader::produce, this, next_batch_);
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait(lock, [&] { return !queue_.empty() || error_; });
     if (queue_.empty()) std::rethrow_exception(error_);
-    batch = std::move(queue_.front());
+    EMBER_ASSERT(queue_.front().epoch == epoch_ && queue_.front().batch.index == next_batch_);
+    batch = std::move(queue_.front().batch);
     queue_.pop_front();
   }
   cv_.notify_all();

@@ -53,7 +53,6 @@ std::vector<std::string> feature_columns(const DataConfig& cfg, const data::Tabl
   return out;
 }
 
-
 }  // namespace
 
 data::Table load_table(const DataConfig& cfg, const std::vector<std::string>& categorical) {
@@ -99,12 +98,11 @@ data::SplitIndices split_table(const TrainConfig& cfg, const data::Table& table,
     for (double v : table.column(target_column(cfg.data)).values)
       strata.push_back(std::isnan(v) ? -1 : static_cast<int64_t>(std::llround(v * 1024)));
   }
-  data::SplitIndices split = data::split_rows(table.rows(), s[0], s[1], s[2],
-                                              static_cast<uint64_t>(cfg.data.seed),
-                                              stratify ? &strata : nullptr);
-  EMBER_CHECK_T(ConfigError, !split.train.empty(), table.source,
-                ": the training split is empty (", table.rows(), " rows, data.split = ", s[0],
-                ", ", s[1], ", ", s[2], ")");
+  data::SplitIndices split =
+      data::split_rows(table.rows(), s[0], s[1], s[2], static_cast<uint64_t>(cfg.data.seed),
+                       stratify ? &strata : nullptr);
+  EMBER_CHECK_T(ConfigError, !split.train.empty(), table.source, ": the training split is empty (",
+                table.rows(), " rows, data.split = ", s[0], ", ", s[1], ", ", s[2], ")");
   return split;
 }
 

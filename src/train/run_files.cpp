@@ -56,7 +56,9 @@ ModelConfig model_from_json(const json::Value& j) {
   return m;
 }
 
-std::vector<double> to_doubles(const Tensor& t) { return t.to(kFloat64).contiguous().to_vector<double>(); }
+std::vector<double> to_doubles(const Tensor& t) {
+  return t.to(kFloat64).contiguous().to_vector<double>();
+}
 
 // The founding document's figure: the data of one feature against the target, with the model's
 // fitted line as that feature varies and every other feature stays at its training mean.
@@ -64,7 +66,7 @@ void plot_fit(const std::string& png, const PreparedData& d, nn::Module& model,
               const std::string& loss) {
   const data::Table train = d.table.select_rows(d.split.train);
   const std::vector<std::string> names = d.pre.feature_names();
-  const std::string target = d.pre.to_json()["target"].as_string();
+  const std::string target = d.pre.target();
   const data::Column& x = train.column(names[0]);
   const data::Column& y = train.column(target);
   Series points{"data", {}, {}};
@@ -89,7 +91,8 @@ void plot_fit(const std::string& png, const PreparedData& d, nn::Module& model,
       if (!std::isnan(v)) mean += v, ++n;
     data::Column g{name, data::ColumnType::Numeric, {}, {}};
     for (int i = 0; i < kGrid; ++i)
-      g.values.push_back(name == names[0] ? lo + (hi - lo) * i / (kGrid - 1) : mean / std::max<int64_t>(1, n));
+      g.values.push_back(name == names[0] ? lo + (hi - lo) * i / (kGrid - 1)
+                                          : mean / std::max<int64_t>(1, n));
     grid.columns.push_back(std::move(g));
   }
   for (int i = 0; i < kGrid; ++i) grid.lines.push_back(i + 1);
@@ -129,7 +132,9 @@ std::vector<std::pair<std::string, std::string>> write_plots(const std::string& 
     plots.emplace_back("Validation " + metric.substr(4), in_dir(dir, "metric.png"));
   }
   const SplitData& split = d.test.size() > 0 ? d.test : d.val.size() > 0 ? d.val : d.train;
-  const std::string split_name = d.test.size() > 0 ? "test" : d.val.size() > 0 ? "validation" : "training";
+  const std::string split_name = d.test.size() > 0  ? "test"
+                                 : d.val.size() > 0 ? "validation"
+                                                    : "training";
   const Predictions p = predict(model, split.x, loss, d.pre);
   if (classification) {
     const int64_t c = d.pre.num_classes();
@@ -142,8 +147,8 @@ std::vector<std::pair<std::string, std::string>> write_plots(const std::string& 
                        in_dir(dir, "confusion.png"));
   } else {
     Series points{"", to_doubles(d.pre.inverse_target(split.y)), to_doubles(p.values)};
-    scatter_plot(in_dir(dir, "pred_vs_true.png"), "Predicted vs true (" + split_name + ")",
-                 "true", "predicted", points, nullptr, /*diagonal=*/true);
+    scatter_plot(in_dir(dir, "pred_vs_true.png"), "Predicted vs true (" + split_name + ")", "true",
+                 "predicted", points, nullptr, /*diagonal=*/true);
     plots.emplace_back("Predicted against true values on the " + split_name + " split",
                        in_dir(dir, "pred_vs_true.png"));
     if (all_numeric_features(d)) {
@@ -206,7 +211,7 @@ void write_run_outputs(const std::string& run_dir, const TrainConfig& cfg, const
              {"best step", std::to_string(result.best_step)},
              {"finished", now_text()}};
   r.config_toml = to_toml(cfg);
-  r.data_summary = data::inspect(d.table, d.pre.to_json()["target"].as_string());
+  r.data_summary = data::inspect(d.table, d.pre.target());
   r.final_metrics = result.final_metrics;
   r.plots = plots;
   write_report(in_dir(run_dir, "report.html"), r);
@@ -223,7 +228,10 @@ LoadedRun load_run(const std::string& run_dir) {
   const json::Value run = json::parse_file(run_json);
   LoadedRun r{run_dir,
               data::Preprocessor::from_json(json::parse_file(in_dir(run_dir, "preprocess.json"))),
-              run["loss"].as_string(), nullptr, "", 0};
+              run["loss"].as_string(),
+              nullptr,
+              "",
+              0};
   r.model = models::build_tabular_model(model_from_json(run["model"]), run["in_features"].as_int(),
                                         run["out_features"].as_int());
   const std::string ckpt = in_dir(run_dir, "checkpoints");

@@ -25,9 +25,9 @@ namespace {
 
 // Everything besides tensors that a checkpoint restores, so a resumed run continues exactly.
 struct LoopState {
-  int64_t step = 0;   // optimizer steps done
-  int64_t epoch = 0;  // current epoch
-  int64_t batch = 0;  // next batch of the current epoch
+  int64_t step = 0;     // optimizer steps done
+  int64_t epoch = 0;    // current epoch
+  int64_t batch = 0;    // next batch of the current epoch
   double loss_sum = 0;  // training loss since the last evaluation
   int64_t loss_count = 0;
   double best = NAN;  // best monitored value so far
@@ -128,8 +128,8 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   const int64_t bpe = loader.batches_per_epoch();
   const int64_t steps_per_epoch = (bpe + tc.grad_accum - 1) / tc.grad_accum;
   const int64_t total_steps = tc.steps > 0 ? tc.steps : tc.epochs * steps_per_epoch;
-  const int64_t max_epochs = tc.steps > 0 ? (tc.steps + steps_per_epoch - 1) / steps_per_epoch
-                                          : tc.epochs;
+  const int64_t max_epochs =
+      tc.steps > 0 ? (tc.steps + steps_per_epoch - 1) / steps_per_epoch : tc.epochs;
   const bool has_val = data.val.size() > 0;
   std::string monitor = tc.monitor;
   if (!has_val && monitor.starts_with("val_")) monitor = "train_loss";
@@ -173,7 +173,8 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
                     ": the parameters are no longer finite; stopped. Try a lower optimizer.lr ",
                     "or training.grad_clip. The last good checkpoint is kept in ", ckpt_dir);
     io::NamedTensors t = checkpoint_tensors(*model, *opt, *sched);
-    if (model_only) std::erase_if(t, [](const auto& kv) { return !kv.first.starts_with("model."); });
+    if (model_only)
+      std::erase_if(t, [](const auto& kv) { return !kv.first.starts_with("model."); });
     for (auto& [name, tensor] : t) tensor = tensor.clone();
     return Checkpoint{std::move(t), state_to_json(st)};
   };
@@ -218,8 +219,8 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
     sched->step_eval(value);
     stop_early = tc.early_stopping > 0 && st.bad_evals >= tc.early_stopping;
     if (opts.verbose) {
-      std::string line = "epoch " + std::to_string(st.epoch + 1) + " step " +
-                         std::to_string(st.step);
+      std::string line =
+          "epoch " + std::to_string(st.epoch + 1) + " step " + std::to_string(st.step);
       for (const auto& [k, v] : row) line += "  " + k + " " + std::to_string(v);
       progress.message(line);
     }
@@ -282,6 +283,7 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   }
   progress.finish();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  result.loader_wait_seconds = loader.wait_seconds();
   result.steps = st.step;
   result.epochs = st.epoch;
   result.best_step = st.best_step;

@@ -48,15 +48,17 @@ fs::path write(const std::string& name, const std::string& text) {
   return p;
 }
 
-std::string iris() { return kSource + "/data/iris.csv"; }
+std::string iris() {
+  return kSource + "/data/iris.csv";
+}
 
 // A config over the iris data with one section's text replaced or added.
 fs::path iris_config(const std::string& name, const std::string& extra = "",
                      const std::string& data_section = "") {
-  return write(name, (data_section.empty()
-                          ? "[data]\npath = \"" + iris() + "\"\ntarget = \"species\"\n"
-                          : data_section) +
-                         "[training]\nepochs = 3\n" + extra);
+  return write(name,
+               (data_section.empty() ? "[data]\npath = \"" + iris() + "\"\ntarget = \"species\"\n"
+                                     : data_section) +
+                   "[training]\nepochs = 3\n" + extra);
 }
 
 // The failure shape every bad input must have: the exit code, exactly one line on stderr that
@@ -64,7 +66,8 @@ fs::path iris_config(const std::string& name, const std::string& extra = "",
 void expect_failure(const Result& r, int code, const std::vector<std::string>& fragments) {
   EXPECT_EQ(r.code, code) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << f << " in: " << r.err;
+  for (const auto& f : fragments)
+    EXPECT_NE(r.err.find(f), std::string::npos) << f << " in: " << r.err;
   EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
 }
 
@@ -87,24 +90,32 @@ TEST(Cli, BadCsvFilesNameTheFileAndLine) {
   expect_failure(ember("inspect " + write("nonnum.csv", "a,b\n1,2\n3,abc\n").string()), 2,
                  {"nonnum.csv:3:3", "abc", "'b'"});
   expect_failure(ember("inspect " + write("empty.csv", "").string()), 2, {"empty.csv", "empty"});
-  expect_failure(ember("inspect " + write("binary.csv", std::string("\x7f" "ELF\0\x01\x02", 7)).string()),
+  expect_failure(ember("inspect " + write("binary.csv", std::string("\x7f"
+                                                                    "ELF\0\x01\x02",
+                                                                    7))
+                                        .string()),
                  2, {"binary.csv", "not a text"});
   expect_failure(ember("inspect " + (kTmp / "nope.csv").string()), 2, {"nope.csv"});
   // The same problems through `ember train`.
   const fs::path ragged = kTmp / "ragged.csv";
-  expect_failure(ember("train " + iris_config("ragged.toml", "", "[data]\npath = \"" +
-                                                  ragged.string() + "\"\ntarget = \"c\"\n").string()),
-                 2, {"ragged.csv:3"});
+  expect_failure(
+      ember("train " + iris_config("ragged.toml", "",
+                                   "[data]\npath = \"" + ragged.string() + "\"\ntarget = \"c\"\n")
+                           .string()),
+      2, {"ragged.csv:3"});
 }
 
 TEST(Cli, BadConfigsNameTheKey) {
-  expect_failure(ember("train " + iris_config("target.toml", "", "[data]\npath = \"" + iris() +
-                                                  "\"\ntarget = \"colour\"\n").string()),
-                 2, {"colour", "species"});
+  expect_failure(
+      ember("train " + iris_config("target.toml", "",
+                                   "[data]\npath = \"" + iris() + "\"\ntarget = \"colour\"\n")
+                           .string()),
+      2, {"colour", "species"});
   expect_failure(ember("train " + iris_config("unknown.toml", "[optimizer]\nlrr = 0.1\n").string()),
                  2, {"unknown.toml:", "lrr", "did you mean 'lr'"});
-  expect_failure(ember("train " + iris_config("type.toml", "[optimizer]\nlr = \"fast\"\n").string()),
-                 2, {"type.toml:", "optimizer.lr", "fast"});
+  expect_failure(
+      ember("train " + iris_config("type.toml", "[optimizer]\nlr = \"fast\"\n").string()), 2,
+      {"type.toml:", "optimizer.lr", "fast"});
   expect_failure(ember("train " + write("nodata.toml", "[model]\ntype = \"mlp\"\n").string()), 2,
                  {"nodata.toml", "[data]"});
   expect_failure(ember("train " + iris_config("neg.toml", "[optimizer]\nlr = -0.1\n").string()), 2,
@@ -134,8 +145,8 @@ TEST(Cli, TrainEvalPredict) {
   const Result e = ember("eval " + run.string() + " --json");
   ASSERT_EQ(e.code, 0) << e.err;
   EXPECT_NE(e.out.find("\"accuracy\""), std::string::npos) << e.out;
-  const Result p = ember("predict " + run.string() + " " + iris() + " -o " +
-                         (kTmp / "pred.csv").string());
+  const Result p =
+      ember("predict " + run.string() + " " + iris() + " -o " + (kTmp / "pred.csv").string());
   ASSERT_EQ(p.code, 0) << p.err;
   const std::string csv = slurp(kTmp / "pred.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 151);

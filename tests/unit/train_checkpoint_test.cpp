@@ -56,7 +56,7 @@ TEST(TrainCheckpoint, KeepsOnlyTheCommittedTensorFile) {
   for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"best-000000001.safetensors", "best.json",
-                                              "last-000000002.safetensors", "last.json"}));
+                                             "last-000000002.safetensors", "last.json"}));
 }
 
 TEST(TrainCheckpoint, MissingOrBadCheckpointNamesTheFile) {

@@ -86,8 +86,10 @@ TEST(TrainTrainer, LinearRegressionRecoversLeastSquares) {
 // agrees with what training reported.
 TEST(TrainTrainer, ExampleDatasetsReachTheirTargets) {
   const std::vector<std::tuple<std::string, std::string, double>> cases = {
-      {"iris", "test_accuracy", 0.93},        {"wine", "test_accuracy", 0.95},
-      {"breast_cancer", "test_accuracy", 0.95}, {"digits", "test_accuracy", 0.95},
+      {"iris", "test_accuracy", 0.93},
+      {"wine", "test_accuracy", 0.95},
+      {"breast_cancer", "test_accuracy", 0.95},
+      {"digits", "test_accuracy", 0.95},
       {"diabetes", "test_r2", 0.40}};
   for (const auto& [name, key, bar] : cases) {
     const train::TrainConfig cfg = example(name);
@@ -96,7 +98,8 @@ TEST(TrainTrainer, ExampleDatasetsReachTheirTargets) {
     EXPECT_GE(metric(r.final_metrics, key), bar) << name;
     train::LoadedRun loaded = train::load_run(dir.string());
     const train::PreparedData d = train::prepare_data(cfg);
-    const train::Metrics again = train::evaluate(*loaded.model, d.test, loaded.loss, loaded.pre, "test_");
+    const train::Metrics again =
+        train::evaluate(*loaded.model, d.test, loaded.loss, loaded.pre, "test_");
     EXPECT_EQ(metric(again, key), metric(r.final_metrics, key)) << name;
   }
 }

@@ -48,11 +48,12 @@ int run_train(const TrainArgs& a) {
     return kOk;
   }
   std::printf("%s: %lld steps in %.2f s%s; best step %lld\n", a.config.c_str(),
-              static_cast<long long>(r.steps), r.seconds,
-              r.stopped_early ? " (stopped early)" : "", static_cast<long long>(r.best_step));
+              static_cast<long long>(r.steps), r.seconds, r.stopped_early ? " (stopped early)" : "",
+              static_cast<long long>(r.best_step));
   print_metrics(r.final_metrics);
   std::printf("run: %s", r.run_dir.c_str());
-  if (cfg.output.report && cfg.output.plots) std::printf("  (report: %s/report.html)", r.run_dir.c_str());
+  if (cfg.output.report && cfg.output.plots)
+    std::printf("  (report: %s/report.html)", r.run_dir.c_str());
   std::printf("\n");
   return kOk;
 }
@@ -125,12 +126,12 @@ int run_predict(const std::string& run_dir, const std::string& input, const std:
   if (classification)
     for (const auto& c : classes) out += "," + csv_field("prob_" + c);
   out += "\n";
-  const std::vector<float> probs = classification ? p.probs.contiguous().to_vector<float>()
-                                                  : std::vector<float>{};
-  const std::vector<int64_t> labels = classification ? p.labels.to_vector<int64_t>()
-                                                     : std::vector<int64_t>{};
-  const std::vector<float> values = classification ? std::vector<float>{}
-                                                   : p.values.contiguous().to_vector<float>();
+  const std::vector<float> probs =
+      classification ? p.probs.contiguous().to_vector<float>() : std::vector<float>{};
+  const std::vector<int64_t> labels =
+      classification ? p.labels.to_vector<int64_t>() : std::vector<int64_t>{};
+  const std::vector<float> values =
+      classification ? std::vector<float>{} : p.values.contiguous().to_vector<float>();
   for (int64_t r = 0; r < t.rows(); ++r) {
     for (const auto& c : t.columns) {
       const double v = c.values[static_cast<size_t>(r)];
@@ -182,12 +183,11 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
   const train::PreparedData d = train::prepare_data(cfg);
   const std::string loss = train::resolve_loss(cfg, d.pre.task(), d.pre.num_classes());
   manual_seed(static_cast<uint64_t>(cfg.training.seed));
-  auto model = models::build_tabular_model(cfg.model, d.pre.num_features(),
-                                           train::output_size(loss, d.pre));
-  const train::ModelSummary s =
-      train::summarize(*model, {d.pre.num_features()},
-                       batch_size > 0 ? batch_size : cfg.training.batch_size, cfg.optimizer.name,
-                       cfg.optimizer.momentum);
+  auto model =
+      models::build_tabular_model(cfg.model, d.pre.num_features(), train::output_size(loss, d.pre));
+  const train::ModelSummary s = train::summarize(
+      *model, {d.pre.num_features()}, batch_size > 0 ? batch_size : cfg.training.batch_size,
+      cfg.optimizer.name, cfg.optimizer.momentum);
   if (as_json)
     std::printf("%s\n", train::summary_to_json(s).dump(2).c_str());
   else
@@ -211,11 +211,13 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 failure while running, 2 bad usage, config or data.");
 
   TrainArgs ta;
-  CLI::App* train_cmd = app.add_subcommand(
-      "train", "Train the model of CONFIG.toml; writes a run directory with checkpoints, "
-               "metrics, plots and report.html");
+  CLI::App* train_cmd =
+      app.add_subcommand("train",
+                         "Train the model of CONFIG.toml; writes a run directory with checkpoints, "
+                         "metrics, plots and report.html");
   train_cmd->add_option("config", ta.config, "TOML config (see examples/*.toml)")
-      ->required()->check(CLI::ExistingFile);
+      ->required()
+      ->check(CLI::ExistingFile);
   train_cmd->add_option("--set", ta.overrides,
                         "Override a config key, e.g. --set optimizer.lr=0.01 (repeatable)");
   train_cmd->add_option("--out", ta.out, "Run directory (default: output.dir of the config)");
@@ -223,8 +225,9 @@ int main(int argc, char** argv) {
                         "Continue the run in this directory from its last checkpoint");
   train_cmd->add_flag("-q,--quiet", ta.quiet, "Print only the final metrics");
   train_cmd->add_flag("-v,--verbose", ta.verbose, "Also print every evaluation");
-  train_cmd->add_option("--stop-after", ta.stop_after,
-                        "Stop after this many steps (checkpointed; continue with --resume)")
+  train_cmd
+      ->add_option("--stop-after", ta.stop_after,
+                   "Stop after this many steps (checkpointed; continue with --resume)")
       ->check(CLI::NonNegativeNumber);
 
   std::string run_dir, data_path, input, output, csv_path, target, delimiter, config;
@@ -243,17 +246,19 @@ int main(int argc, char** argv) {
   predict_cmd->add_option("input", input, "CSV with the feature columns")->required();
   predict_cmd->add_option("-o,--output", output, "Output CSV (default: stdout)");
 
-  CLI::App* inspect_cmd = app.add_subcommand(
-      "inspect", "Data-quality report of a CSV: types, missing values, ranges, outliers, "
-                 "constant columns, duplicate rows, target balance");
+  CLI::App* inspect_cmd =
+      app.add_subcommand("inspect",
+                         "Data-quality report of a CSV: types, missing values, ranges, outliers, "
+                         "constant columns, duplicate rows, target balance");
   inspect_cmd->add_option("data", csv_path, "CSV file")->required();
   inspect_cmd->add_option("--target", target, "Target column (adds its balance)");
   inspect_cmd->add_option("--delimiter", delimiter, "Field separator (default: detected)");
   inspect_cmd->add_flag("--json", as_json, "Print the report as JSON");
 
   CLI::App* summary_cmd = app.add_subcommand(
-      "summary", "Layer table of CONFIG's model: output shapes, parameters, FLOPs per sample and "
-                 "the memory to train it at the configured batch size");
+      "summary",
+      "Layer table of CONFIG's model: output shapes, parameters, FLOPs per sample and "
+      "the memory to train it at the configured batch size");
   summary_cmd->add_option("config", config, "TOML config")->required()->check(CLI::ExistingFile);
   summary_cmd->add_option("--set", overrides, "Override a config key (repeatable)");
   summary_cmd->add_option("--batch-size", batch_size, "Batch size (default: training.batch_size)");

@@ -25,7 +25,8 @@ struct Batch {
 /// Iterates over (x, y) in mini-batches. The row order of epoch e depends only on (seed, e), so a
 /// run resumed at (epoch, batch) sees exactly the batches the uninterrupted run saw. Batches are
 /// built with plain row copies (no tensor ops, so no OpenMP work) on a background thread that
-/// keeps up to `prefetch` batches ready; the thread starts at the first next() of an epoch.
+/// keeps up to `prefetch` batches ready. The thread starts with start_epoch() and runs on into the
+/// following epochs, so calling start_epoch(epoch + 1) after the last batch keeps its work.
 ///
 ///   DataLoader loader(x, y, 32, /*shuffle=*/true, /*drop_last=*/false, seed);
 ///   for (int64_t epoch = 0; epoch < epochs; ++epoch) {
@@ -57,8 +58,9 @@ class DataLoader {
   double wait_seconds() const { return wait_seconds_; }
 
  private:
-  Batch make_batch(int64_t index) const;
-  void produce(int64_t from);
+  std::vector<int64_t> epoch_order(int64_t epoch) const;
+  Batch make_batch(const std::vector<int64_t>& order, int64_t index) const;
+  void produce(int64_t epoch, int64_t from);
   void stop();
 
   Tensor x_, y_;
@@ -69,13 +71,20 @@ class DataLoader {
   uint64_t seed_ = 0;
   size_t prefetch_ = 0;
   std::vector<int64_t> order_;  // this epoch's row order
+  int64_t epoch_ = 0;           // the epoch next() serves
   int64_t next_batch_ = 0;      // the batch next() returns next
   double wait_seconds_ = 0;
 
-  std::thread thread_;  // producer of batches next_batch_, next_batch_ + 1, ...
+  // The producer streams batches from (epoch_, next_batch_) on, through the end of the epoch and
+  // into the following epochs, so the first batches of the next epoch are ready when it starts.
+  struct Ready {
+    int64_t epoch;
+    Batch batch;
+  };
+  std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Batch> queue_;  // ready batches, in order
+  std::deque<Ready> queue_;  // ready batches, in stream order
   bool stop_ = false;
   std::exception_ptr error_;
 };

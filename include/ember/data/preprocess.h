@@ -82,6 +82,7 @@ class Preprocessor {
   int64_t num_features() const;  ///< F
   int64_t num_classes() const;   ///< 0 for regression
   Task task() const { return task_; }
+  const std::string& target() const { return target_; }  ///< the target column
   bool fitted() const { return fitted_; }
   const PreprocessOptions& options() const { return opts_; }
 

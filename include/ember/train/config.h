@@ -23,12 +23,13 @@ struct DataConfig {
   bool stratify = true;                ///< keep class proportions in every split
   int64_t seed = 0;                    ///< split seed, >= 0
   /// Synthetic data instead of a file: "" | "linear" (y = x·weights + bias + noise, the founding
-  /// document's y = 3 x1 + 2 x2 + noise; features x1, x2, ..., target y).
+  /// document's y = 3 x1 + 2 x2 + noise; features x1, x2, ... uniform in [0, 1), target y; the
+  /// noise is normal with standard deviation `noise`; seeded by data.seed).
   std::string synthetic = "";
   int64_t samples = 1000;                    ///< >= 1
   std::vector<double> weights = {3.0, 2.0};  ///< one per feature, at least one
   double bias = 0.0;
-  double noise = 0.1;  ///< scale of the noise, >= 0
+  double noise = 0.1;  ///< standard deviation of the noise, >= 0
   bool operator==(const DataConfig&) const = default;
 };
 

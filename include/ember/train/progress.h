@@ -1,4 +1,5 @@
-// Training progress on the terminal: a redrawn progress bar on a TTY, plain periodic lines otherwise.
+// Training progress on the terminal: a redrawn progress bar on a TTY, plain periodic lines
+// otherwise.
 #pragma once
 
 #include <chrono>

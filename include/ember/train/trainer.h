@@ -30,13 +30,14 @@ struct TrainOptions {
 /// What a finished run reports.
 struct TrainResult {
   std::string run_dir;
-  int64_t steps = 0;           ///< optimizer steps in the whole run
-  int64_t epochs = 0;          ///< epochs started
-  int64_t best_step = -1;      ///< step of the best checkpoint (-1: none)
-  bool stopped_early = false;  ///< early stopping ended the run
-  bool interrupted = false;    ///< stop_after_steps ended this process before the run's end
-  Metrics final_metrics;       ///< test_* metrics of the best model (val_* when no test split)
-  double seconds = 0;          ///< wall time of this process's training loop
+  int64_t steps = 0;               ///< optimizer steps in the whole run
+  int64_t epochs = 0;              ///< epochs started
+  int64_t best_step = -1;          ///< step of the best checkpoint (-1: none)
+  bool stopped_early = false;      ///< early stopping ended the run
+  bool interrupted = false;        ///< stop_after_steps ended this process before the run's end
+  Metrics final_metrics;           ///< test_* metrics of the best model (val_* when no test split)
+  double seconds = 0;              ///< wall time of this process's training loop
+  double loader_wait_seconds = 0;  ///< of which the loop waited for the DataLoader
 };
 
 // Note [Run directory]
@@ -48,8 +49,9 @@ struct TrainResult {
 //   metrics.csv          one row per evaluation; metrics.json: the rows and the final metrics
 //   *.png, report.html   plots and the self-contained report
 
-/// Trains cfg into opts.run_dir (as Keras's model.fit). Bad config or data throws the ember::Error subtypes that name
-/// the problem; a NaN or infinite loss throws RunError after keeping the last good checkpoint.
+/// Trains cfg into opts.run_dir (as Keras's model.fit). Bad config or data throws the ember::Error
+/// subtypes that name the problem; a NaN or infinite loss throws RunError after keeping the last
+/// good checkpoint.
 TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts);
 
 }  // namespace ember::train
