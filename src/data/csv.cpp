@@ -8,6 +8,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "core/utf8.h"
 #include "ember/core/error.h"
 #include "ember/io/file.h"
 
@@ -16,32 +17,6 @@ namespace ember::data {
 namespace {
 
 constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
-
-// Length of the valid UTF-8 sequence at s[i] (1-4), or 0 when it is invalid or truncated.
-size_t utf8_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  const uint8_t c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n = 0;
-  uint8_t lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() - i < n || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  return n;
-}
 
 // "line:column" of byte `to`, scanning from byte `from` which is the start of line `line`.
 // Columns count characters (UTF-8 lead bytes), from 1. "\r\n", "\n" and a lone "\r" end a line.
@@ -71,7 +46,8 @@ void check_text(std::string_view text, const std::string& source) {
   size_t bad = text.size();
   for (size_t i = 0; i < text.size();) {
     const auto c = static_cast<uint8_t>(text[i]);
-    const size_t len = (c >= 0x01 && c < 0x80) ? 1 : (c == 0 ? 0 : utf8_length(text, i));
+    const size_t len =
+        (c >= 0x01 && c < 0x80) ? 1 : (c == 0 ? 0 : detail::utf8_sequence_length(text, i));
     if (len == 0) {
       bad = i;
       break;
@@ -82,7 +58,7 @@ void check_text(std::string_view text, const std::string& source) {
   const size_t sample = std::min<size_t>(text.size(), 4096);
   size_t invalid = 0;
   for (size_t i = 0; i < sample;) {
-    const size_t len = utf8_length(text, i);
+    const size_t len = detail::utf8_sequence_length(text, i);
     invalid += len == 0;
     i += std::max<size_t>(len, 1);
   }

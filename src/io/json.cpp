@@ -6,40 +6,13 @@
 #include <cstring>
 #include <limits>
 
+#include "core/utf8.h"
 #include "ember/core/error.h"
 #include "ember/io/file.h"
 
 namespace ember::json {
 
 namespace {
-
-// Length of the valid UTF-8 sequence at s[i] (1-4), or 0 when it is invalid or truncated.
-// Rejects overlong forms, surrogates (U+D800-DFFF) and code points above U+10FFFF.
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  const uint8_t c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n = 0;
-  uint8_t lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() - i < n) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < n; ++k)
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  return n;
-}
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -251,7 +224,7 @@ class Parser {
         parse_escape(out);
         continue;
       }
-      const size_t n = utf8_sequence_length(s_, pos_);
+      const size_t n = detail::utf8_sequence_length(s_, pos_);
       if (n == 0) fail(pos_, "invalid UTF-8 in string");
       out.append(s_.data() + pos_, n);
       pos_ += n;
@@ -442,7 +415,7 @@ class Writer {
     for (size_t i = 0; i < s.size();) {
       const auto c = static_cast<uint8_t>(s[i]);
       if (c >= 0x80) {
-        const size_t n = utf8_sequence_length(s, i);
+        const size_t n = detail::utf8_sequence_length(s, i);
         EMBER_CHECK(n != 0, "json::dump: string is not valid UTF-8 at byte ", i);
         out_.append(s.data() + i, n);
         i += n;

@@ -11,6 +11,7 @@
 
 #include "ember/ember.h"
 #include "support/expect.h"
+#include "support/tmpdir.h"
 
 namespace fs = std::filesystem;
 using namespace ember;
@@ -19,10 +20,7 @@ using ember::testing::expect_error;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(EMBER_TEST_TMPDIR) / "train_checkpoint" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return ember::testing::fresh_dir("train_checkpoint", name);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "ember/ember.h"
 #include "ember/train/history.h"
 #include "support/expect.h"
+#include "support/tmpdir.h"
 
 using namespace ember;
 using namespace ember::train;
@@ -19,10 +20,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(EMBER_TEST_TMPDIR) / "train_history" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return ember::testing::fresh_dir("train_history", name);
 }
 
 // Two evaluation points of a run: train rows and a validation row at step 10.

@@ -8,6 +8,7 @@
 #include "ember/ember.h"
 #include "ember/train/plot.h"
 #include "support/expect.h"
+#include "support/tmpdir.h"
 
 using namespace ember;
 using namespace ember::train;
@@ -17,10 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(EMBER_TEST_TMPDIR) / "train_plot" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return ember::testing::fresh_dir("train_plot", name);
 }
 
 uint32_t big_endian(const std::string& b, size_t at) {

@@ -6,6 +6,7 @@
 #include "ember/ember.h"
 #include "ember/train/report.h"
 #include "support/expect.h"
+#include "support/tmpdir.h"
 
 using namespace ember;
 using namespace ember::train;
@@ -15,10 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(EMBER_TEST_TMPDIR) / "train_report" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return ember::testing::fresh_dir("train_report", name);
 }
 
 const std::string kSignature("\x89PNG\r\n\x1a\n", 8);

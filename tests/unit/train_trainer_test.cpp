@@ -7,6 +7,7 @@
 
 #include "ember/ember.h"
 #include "support/expect.h"
+#include "support/tmpdir.h"
 
 namespace fs = std::filesystem;
 using namespace ember;
@@ -17,9 +18,7 @@ namespace {
 const std::string kSource = EMBER_SOURCE_DIR;
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(EMBER_TEST_TMPDIR) / "train_trainer" / name;
-  fs::remove_all(dir);
-  return dir;
+  return ember::testing::fresh_dir("train_trainer", name);
 }
 
 // An example config with its data path made absolute (tests run from the build directory).
@@ -132,8 +131,10 @@ TEST(TrainTrainer, ResumeReproducesTheUninterruptedRun) {
 
 TEST(TrainTrainer, ResumeChecksTheRunDirectory) {
   const train::TrainConfig cfg = example("iris");
-  expect_error<ConfigError>([&] { run(cfg, fresh_dir("nowhere"), true); },
+  expect_error<ConfigError>([&] { run(cfg, fresh_dir("resume_check") / "nowhere", true); },
                             {"nowhere", "no such run directory"});
+  expect_error<ConfigError>([&] { run(cfg, fresh_dir("empty_run"), true); },
+                            {"empty_run", "no checkpoint to resume from"});
   const fs::path dir = fresh_dir("changed");
   run(cfg, dir, false, 3);
   const train::TrainConfig other = example("iris", {"optimizer.lr=0.5"});
