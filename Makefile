@@ -32,12 +32,12 @@ test: build data
 	@cd $(BUILD) && ctest --output-on-failure
 
 ## The suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-asan: deps
+test-asan: deps data
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_SANITIZE=ON \
 	  -DEMBER_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --output-on-failure
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure
 
 ## Side-by-side benchmarks against libtorch and PyTorch.
 bench: build
