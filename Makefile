@@ -40,8 +40,10 @@ test-asan: deps data
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure
 
 ## Side-by-side benchmarks against libtorch and PyTorch.
-bench: build
+bench: build data
 	@bash bench/run.sh $(BUILD)
+	@$(BUILD)/bench/trainer_overhead
+	@bash bench/iris_process.sh $(BUILD)
 
 ## Installs the library, headers and CMake package (PREFIX=/usr/local by default).
 PREFIX ?= /usr/local
