@@ -1,6 +1,7 @@
 // Trainer overhead: epochs of the core issue's MLP (784-256-128-10, ReLU, cross-entropy, Adam,
 // batch 128) through train::fit — the loop behind `ember train` — against the bare loop over the
-// same tensors. Prints the ratio and how long the DataLoader made the steps wait.
+// same tensors. Prints the ratio and how long the DataLoader made the steps wait (PF=N sets
+// training.prefetch; default: the config default).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -42,7 +43,8 @@ fs::path write_config(const fs::path& dir, const std::string& csv, int epochs) {
                      << "[optimizer]\nname = \"adam\"\nlr = 0.001\n"
                      << "[training]\nepochs = " << epochs << "\nbatch_size = 128\n"
                      << "monitor = \"train_loss\"\n"
-                     << "prefetch = " << (std::getenv("PF") ? std::getenv("PF") : "2") << "\n"
+                     << (std::getenv("PF") ? std::string("prefetch = ") + std::getenv("PF") + "\n"
+                                           : "")
                      << "[output]\nplots = false\nreport = false\ncheckpoint_every = 0\n";
   return cfg;
 }

@@ -56,9 +56,12 @@ int64_t DataLoader::batches_per_epoch() const {
 void DataLoader::start_epoch(int64_t epoch, int64_t start_batch) {
   EMBER_CHECK(start_batch >= 0 && start_batch <= batches_per_epoch(), "DataLoader: start_batch ",
               start_batch, " is outside [0, ", batches_per_epoch(), "]");
-  // The running producer already streams the next epoch from its start: keep it.
-  const bool continues = thread_.joinable() && start_batch == 0 && epoch == epoch_ + 1 &&
-                         next_batch_ == batches_per_epoch();
+  // The running producer already streams from that position (the same one, or the next epoch's
+  // start after the last batch): keep it and the batches it has made.
+  const bool same = epoch == epoch_ && start_batch == next_batch_;
+  const bool next_epoch =
+      start_batch == 0 && epoch == epoch_ + 1 && next_batch_ == batches_per_epoch();
+  const bool continues = thread_.joinable() && (same || next_epoch);
   if (!continues) stop();
   epoch_ = epoch;
   next_batch_ = start_batch;
@@ -112,20 +115,27 @@ void DataLoader::produce(int64_t epoch, int64_t from) {
 
 std::optional<Batch> DataLoader::next() {
   if (next_batch_ >= batches_per_epoch()) return std::nullopt;
-  const auto start = std::chrono::steady_clock::now();
+  using Clock = std::chrono::steady_clock;
   std::optional<Batch> batch;
   if (prefetch_ == 0) {
+    const auto start = Clock::now();
     batch = make_batch(order_, next_batch_);
+    wait_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
   } else {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return !queue_.empty() || error_; });
-    if (queue_.empty()) std::rethrow_exception(error_);
-    EMBER_ASSERT(queue_.front().epoch == epoch_ && queue_.front().batch.index == next_batch_);
-    batch = std::move(queue_.front().batch);
-    queue_.pop_front();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (queue_.empty() && !error_) {  // the step really waits: count the time until a batch
+        const auto start = Clock::now();
+        cv_.wait(lock, [&] { return !queue_.empty() || error_; });
+        wait_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+      }
+      if (queue_.empty()) std::rethrow_exception(error_);
+      EMBER_ASSERT(queue_.front().epoch == epoch_ && queue_.front().batch.index == next_batch_);
+      batch = std::move(queue_.front().batch);
+      queue_.pop_front();
+    }
+    cv_.notify_all();  // room for the producer
   }
-  cv_.notify_all();
-  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ++next_batch_;
   return batch;
 }

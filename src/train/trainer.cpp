@@ -1,6 +1,7 @@
 // The training loop: forward, loss, backward, (accumulate, clip) update, evaluate, checkpoint.
 #include "ember/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -98,6 +99,22 @@ TrainConfig resumable_part(TrainConfig c) {
   return c;
 }
 
+// training.monitor must name a metric this task computes.
+void check_monitor(const TrainConfig& cfg, const std::string& monitor, data::Task task) {
+  if (monitor == "train_loss") return;
+  const bool classification = task == data::Task::Classification;
+  const std::vector<std::string> names =
+      classification
+          ? std::vector<std::string>{"val_loss", "val_accuracy", "val_precision", "val_recall",
+                                     "val_f1",   "val_roc_auc",  "val_log_loss"}
+          : std::vector<std::string>{"val_loss", "val_mse", "val_rmse", "val_mae", "val_r2"};
+  std::string allowed = "train_loss";
+  for (const auto& n : names) allowed += ", " + n;
+  EMBER_CHECK_T(ConfigError, std::find(names.begin(), names.end(), monitor) != names.end(),
+                cfg.source, ": training.monitor = \"", monitor, "\" is not computed for a ",
+                classification ? "classification" : "regression", "; allowed: ", allowed);
+}
+
 }  // namespace
 
 TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
@@ -133,6 +150,7 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   const bool has_val = data.val.size() > 0;
   std::string monitor = tc.monitor;
   if (!has_val && monitor.starts_with("val_")) monitor = "train_loss";
+  check_monitor(cfg, monitor, data.pre.task());
   const bool higher = higher_is_better(monitor);
   std::unique_ptr<optim::Optimizer> opt = make_optimizer(cfg.optimizer, model->parameters());
   std::unique_ptr<Scheduler> sched = make_scheduler(cfg.schedule, *opt, total_steps, higher);
@@ -201,12 +219,11 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
     st.loss_count = 0;
     for (const auto& m : evaluate(*model, data.val, loss_name, data.pre, "val_")) row.push_back(m);
     st.history.add(st.epoch + 1, st.step, row);
-    const double value = lookup(row, monitor);
-    EMBER_CHECK_T(ConfigError, !std::isnan(value) || monitor == "train_loss", cfg.source,
-                  ": training.monitor = \"", monitor, "\" is not computed for this task");
+    const double value = lookup(row, monitor);  // NaN (e.g. roc_auc of a one-class split): no gain
     if (lookup(row, main_metric) == lookup(row, main_metric))
       progress.set_metric(main_metric, lookup(row, main_metric));
-    const bool improved = std::isnan(st.best) || (higher ? value > st.best : value < st.best);
+    const bool improved =
+        !std::isnan(value) && (std::isnan(st.best) || (higher ? value > st.best : value < st.best));
     if (improved) {
       st.best = value;
       st.best_step = st.step;

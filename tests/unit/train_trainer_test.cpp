@@ -129,6 +129,12 @@ TEST(TrainTrainer, ResumeReproducesTheUninterruptedRun) {
             io::read_file((parts / "metrics.csv").string()));
 }
 
+TEST(TrainTrainer, MonitorMustFitTheTask) {
+  expect_error<ConfigError>(
+      [&] { run(example("iris", {"training.monitor=val_r2"}), fresh_dir("monitor")); },
+      {"training.monitor", "val_r2", "classification", "val_accuracy"});
+}
+
 TEST(TrainTrainer, ResumeChecksTheRunDirectory) {
   const train::TrainConfig cfg = example("iris");
   expect_error<ConfigError>([&] { run(cfg, fresh_dir("resume_check") / "nowhere", true); },

@@ -54,7 +54,8 @@ class DataLoader {
   void start_epoch(int64_t epoch, int64_t start_batch = 0);
   /// The next batch of the epoch, or nullopt at its end. Errors from the producer rethrow here.
   std::optional<Batch> next();
-  /// Total seconds next() has spent waiting for batches (building them itself when prefetch = 0).
+  /// Total seconds next() was blocked because no batch was ready (with prefetch = 0: the time it
+  /// spent building batches itself).
   double wait_seconds() const { return wait_seconds_; }
 
  private:

@@ -100,7 +100,7 @@ struct TrainingConfig {
   int64_t seed = 0;            ///< init, shuffling and dropout; >= 0
   bool shuffle = true;
   bool drop_last = false;
-  int64_t prefetch = 2;   ///< batches prepared ahead on a background thread; 0 = none
+  int64_t prefetch = 4;   ///< batches prepared ahead on a background thread; 0 = none
   int64_t log_every = 0;  ///< plain-line progress every N steps; 0 = auto
   bool operator==(const TrainingConfig&) const = default;
 };
