@@ -157,13 +157,21 @@ Tensor compute_loss(const std::string& loss, const Tensor& out, const Tensor& y)
   EMBER_THROW(ConfigError, "unknown loss '", loss, "'");
 }
 
-Predictions predict(nn::Module& model, const Tensor& x, const std::string& loss,
-                    const data::Preprocessor& pre) {
+namespace {
+
+// The model's raw outputs for x, in eval mode and without autograd.
+Tensor raw_outputs(nn::Module& model, const Tensor& x) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
   Tensor out = model(x);
   if (was_training) model.train();
+  return out;
+}
+
+Predictions from_outputs(const Tensor& out, const std::string& loss,
+                         const data::Preprocessor& pre) {
+  NoGradGuard no_grad;
   Predictions p;
   if (pre.task() == data::Task::Regression) {
     p.values = pre.inverse_target(out);
@@ -174,18 +182,20 @@ Predictions predict(nn::Module& model, const Tensor& x, const std::string& loss,
   return p;
 }
 
+}  // namespace
+
+Predictions predict(nn::Module& model, const Tensor& x, const std::string& loss,
+                    const data::Preprocessor& pre) {
+  return from_outputs(raw_outputs(model, x), loss, pre);
+}
+
 Metrics evaluate(nn::Module& model, const SplitData& split, const std::string& loss,
                  const data::Preprocessor& pre, const std::string& prefix) {
   Metrics m;
   if (split.size() == 0) return m;
-  {
-    NoGradGuard no_grad;
-    const bool was_training = model.is_training();
-    model.eval();
-    m.emplace_back(prefix + "loss", compute_loss(loss, model(split.x), split.y).item());
-    if (was_training) model.train();
-  }
-  const Predictions p = predict(model, split.x, loss, pre);
+  const Tensor out = raw_outputs(model, split.x);  // one forward pass for the loss and metrics
+  m.emplace_back(prefix + "loss", compute_loss(loss, out, split.y).item());
+  const Predictions p = from_outputs(out, loss, pre);
   const Metrics task_metrics = pre.task() == data::Task::Regression
                                    ? regression_metrics(p.values, pre.inverse_target(split.y))
                                    : classification_metrics(p.probs, split.y);

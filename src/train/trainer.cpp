@@ -43,13 +43,16 @@ double lookup(const Metrics& m, const std::string& name) {
   return NAN;
 }
 
-// The model, optimizer and scheduler state as named tensors (one safetensors file).
-io::NamedTensors checkpoint_tensors(const nn::Module& model, const optim::Optimizer& opt,
-                                    const Scheduler& sched) {
+// The model (and, when given, the optimizer and scheduler) state as named tensors (one
+// safetensors file).
+io::NamedTensors checkpoint_tensors(const nn::Module& model, const optim::Optimizer* opt,
+                                    const Scheduler* sched) {
   io::NamedTensors t;
   for (const auto& [k, v] : model.state_dict()) t.emplace_back("model." + k, v);
-  for (const auto& [k, v] : opt.state_dict()) t.emplace_back("optimizer." + k, v);
-  for (const auto& [k, v] : sched.state_dict()) t.emplace_back("scheduler." + k, v);
+  if (opt)
+    for (const auto& [k, v] : opt->state_dict()) t.emplace_back("optimizer." + k, v);
+  if (sched)
+    for (const auto& [k, v] : sched->state_dict()) t.emplace_back("scheduler." + k, v);
   return t;
 }
 
@@ -190,9 +193,8 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       EMBER_CHECK_T(RunError, std::isfinite(p.abs().sum().item()), "step ", st.step,
                     ": the parameters are no longer finite; stopped. Try a lower optimizer.lr ",
                     "or training.grad_clip. The last good checkpoint is kept in ", ckpt_dir);
-    io::NamedTensors t = checkpoint_tensors(*model, *opt, *sched);
-    if (model_only)
-      std::erase_if(t, [](const auto& kv) { return !kv.first.starts_with("model."); });
+    io::NamedTensors t = model_only ? checkpoint_tensors(*model, nullptr, nullptr)
+                                    : checkpoint_tensors(*model, opt.get(), sched.get());
     for (auto& [name, tensor] : t) tensor = tensor.clone();
     return Checkpoint{std::move(t), state_to_json(st)};
   };

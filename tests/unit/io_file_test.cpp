@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "ember/ember.h"
+#include "support/tmpdir.h"
 
 using namespace ember;
 using ::testing::HasSubstr;
@@ -18,10 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(EMBER_TEST_TMPDIR) / "io_file" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return ember::testing::fresh_dir("io_file", name);
 }
 
 std::vector<std::string> listing(const fs::path& dir) {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "ember/ember.h"
+#include "support/tmpdir.h"
 
 using namespace ember;
 using ::testing::HasSubstr;
@@ -17,10 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::path(EMBER_TEST_TMPDIR) / "io_safetensors" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
+  return ember::testing::fresh_dir("io_safetensors", name);
 }
 
 std::string le64(uint64_t n) {
