@@ -44,6 +44,7 @@ bench: build data
 	@bash bench/run.sh $(BUILD)
 	@$(BUILD)/bench/trainer_overhead
 	@bash bench/iris_process.sh $(BUILD)
+	@bash bench/cnn_epoch.sh $(BUILD)
 
 ## Installs the library, headers and CMake package (PREFIX=/usr/local by default).
 PREFIX ?= /usr/local

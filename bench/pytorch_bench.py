@@ -53,6 +53,30 @@ def main():
 
     report("mlp_infer_1", best(infer, 2000))
 
+    cnn = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(3136, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    copt = torch.optim.Adam(cnn.parameters(), lr=1e-3)
+    xc, yc = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+
+    def cnn_step():
+        copt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(cnn(xc), yc)
+        loss.backward()
+        copt.step()
+
+    report("cnn_train_step_b64", best(cnn_step, 20))
+    cnn.eval()
+    for batch, number in [(1, 500), (256, 5)]:
+        xi = torch.randn(batch, 1, 28, 28)
+
+        def cnn_infer():
+            with torch.no_grad():
+                return cnn(xi)
+
+        report(f"cnn_infer_{batch}", best(cnn_infer, number))
+
 
 if __name__ == "__main__":
     main()

@@ -12,6 +12,9 @@ for case in ["matmul_1024x1024x1024", "matmul_4096x768x768"]:
     FLOPS[case] = 2.0 * n * k * m
 
 
+IMAGES = {"cnn_train_step_b64": 64, "cnn_infer_1": 1, "cnn_infer_256": 256}
+
+
 def peak_gflops(path):
     # The best measured FMA-only throughput over all runs (see measured_peak_gflops()).
     return max(float(line.split("\t")[1]) for line in open(path))
@@ -39,6 +42,8 @@ def main(path, peak_path):
                 return "-"
             if case in FLOPS:
                 return f"{FLOPS[case] / sec * 1e-9:7.1f} GF/s"
+            if case in IMAGES:
+                return f"{IMAGES[case] / sec:7.0f} im/s"
             return f"{sec * 1e6:8.2f} us" if sec < 1e-3 else f"{sec * 1e3:8.3f} ms"
         line = f"{case:24} {fmt(e):>11} {fmt(rivals.get('libtorch', (None,))[0]):>11} {fmt(rivals.get('pytorch', (None,))[0]):>11}"
         for impl in ["libtorch", "pytorch"]:

@@ -23,3 +23,5 @@ for s in "${settings[@]}"; do
     sed "s|\$|\t$s|" >>"$out/results.tsv"
 done
 python3 "$here/report.py" "$out/results.tsv" "$out/peak.tsv"
+echo "== conv layers (libtorch at 2 threads, OMP_WAIT_POLICY=PASSIVE)" >&2
+OMP_WAIT_POLICY=PASSIVE "$build/bench/conv_bench"

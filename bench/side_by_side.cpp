@@ -140,6 +140,70 @@ void torch_mlp_infer(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(model->forward(x).data_ptr());
 }
 
+// ---- the Fashion-MNIST CNN of examples/fmnist_cnn.toml: conv 1->32, pool, conv 32->64, pool,
+// Linear 3136->128, Linear 128->10 (ReLUs between); an Adam step at batch 64, inference ----
+
+std::shared_ptr<ember::nn::Sequential> ember_cnn() {
+  using namespace ember::nn;
+  return std::make_shared<Sequential>(
+      std::make_shared<Conv2d>(1, 32, 3, 1, 1), std::make_shared<ReLU>(),
+      std::make_shared<MaxPool2d>(ember::Shape{2}), std::make_shared<Conv2d>(32, 64, 3, 1, 1),
+      std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(ember::Shape{2}),
+      std::make_shared<Flatten>(), std::make_shared<Linear>(3136, 128), std::make_shared<ReLU>(),
+      std::make_shared<Linear>(128, 10));
+}
+
+torch::nn::Sequential torch_cnn() {
+  using namespace torch::nn;
+  return Sequential(Conv2d(Conv2dOptions(1, 32, 3).padding(1)), ReLU(), MaxPool2d(2),
+                    Conv2d(Conv2dOptions(32, 64, 3).padding(1)), ReLU(), MaxPool2d(2), Flatten(),
+                    Linear(3136, 128), ReLU(), Linear(128, 10));
+}
+
+void ember_cnn_train(benchmark::State& state) {
+  ember::manual_seed(0);
+  auto model = ember_cnn();
+  ember::optim::Adam opt(model->parameters(), {.lr = 1e-3});
+  ember::Tensor x = ember::randn({64, 1, 28, 28}), y = ember::randint(0, 10, {64});
+  for (auto _ : state) {
+    opt.zero_grad();
+    ember::Tensor loss = ember::nn::functional::cross_entropy((*model)(x), y);
+    loss.backward();
+    opt.step();
+  }
+}
+
+void torch_cnn_train(benchmark::State& state) {
+  torch::manual_seed(0);
+  auto model = torch_cnn();
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-3));
+  torch::Tensor x = torch::randn({64, 1, 28, 28}), y = torch::randint(0, 10, {64});
+  for (auto _ : state) {
+    opt.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
+    loss.backward();
+    opt.step();
+  }
+}
+
+void ember_cnn_infer(benchmark::State& state, int64_t batch) {
+  ember::manual_seed(0);
+  auto model = ember_cnn();
+  model->eval();
+  ember::Tensor x = ember::randn({batch, 1, 28, 28});
+  ember::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize((*model)(x).raw_data());
+}
+
+void torch_cnn_infer(benchmark::State& state, int64_t batch) {
+  torch::manual_seed(0);
+  auto model = torch_cnn();
+  model->eval();
+  torch::Tensor x = torch::randn({batch, 1, 28, 28});
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(model->forward(x).data_ptr());
+}
+
 // Collects real time per iteration of every run, keyed "case/impl".
 class Collector : public benchmark::ConsoleReporter {
  public:
@@ -175,6 +239,19 @@ int main(int argc, char** argv) {
       ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
   benchmark::RegisterBenchmark("mlp_infer_1/libtorch", torch_mlp_infer)
       ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+
+  benchmark::RegisterBenchmark("cnn_train_step_b64/ember", ember_cnn_train)
+      ->Unit(benchmark::kMillisecond)->MinTime(3.0);
+  benchmark::RegisterBenchmark("cnn_train_step_b64/libtorch", torch_cnn_train)
+      ->Unit(benchmark::kMillisecond)->MinTime(3.0);
+  benchmark::RegisterBenchmark("cnn_infer_1/ember", ember_cnn_infer, 1)
+      ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+  benchmark::RegisterBenchmark("cnn_infer_1/libtorch", torch_cnn_infer, 1)
+      ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+  benchmark::RegisterBenchmark("cnn_infer_256/ember", ember_cnn_infer, 256)
+      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+  benchmark::RegisterBenchmark("cnn_infer_256/libtorch", torch_cnn_infer, 256)
+      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
   benchmark::Initialize(&argc, argv);
   Collector collector;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Fetches the example datasets into data/ (git-ignored) from Debian packages, as clean CSV files.
+# Fetches the example datasets into data/ (git-ignored) from Debian packages, as clean CSV files
+# (and Fashion-MNIST as its gzip IDX files).
 # Idempotent: a dataset already in data/ is skipped; downloads are cached in data/.cache.
 # Runs as root or not; needs only bash, apt-get, dpkg-deb, awk and gzip (a bare Debian 12).
 #
 #   scripts/get-data.sh            # every dataset
 #   scripts/get-data.sh iris wine  # only these
+#   scripts/get-data.sh fashion-mnist  # data/fashion-mnist/*-ubyte.gz (gzip IDX, as published)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -132,10 +134,80 @@ get_diabetes() {
   finish "$data/diabetes.csv.tmp" diabetes.csv 442
 }
 
-datasets=(iris wine breast_cancer digits diabetes)
-(($# > 0)) && datasets=("$@")
+# ---- dataset-fashion-mnist: Zalando's gzip IDX files, copied as they are ----
+
+# Prints the directory with the package's files: the installed package's /usr/share/datasets, or
+# the package downloaded once (never installed) and unpacked into data/.cache.
+fashion_mnist_source() {
+  local installed=/usr/share/datasets/fashion-mnist
+  if [[ -s $installed/train-images-idx3-ubyte.gz ]]; then
+    echo "$installed"
+    return
+  fi
+  local pkg=dataset-fashion-mnist
+  local dir=$cache/$pkg
+  if [[ ! -d $dir/usr/share/datasets/fashion-mnist ]]; then
+    local debs=("$cache/${pkg}"_*.deb)
+    if [[ ! -e ${debs[0]} ]]; then
+      if ! (cd "$cache" && apt-get download $pkg) >"$cache/apt.log" 2>&1; then
+        [[ $(id -u) -eq 0 ]] || die "apt-get download $pkg failed (see $cache/apt.log); \
+as root, run apt-get update first"
+        apt-get update -qq >>"$cache/apt.log" 2>&1
+        (cd "$cache" && apt-get download $pkg) >>"$cache/apt.log" 2>&1 ||
+          die "apt-get download $pkg failed (see $cache/apt.log)"
+      fi
+      debs=("$cache/${pkg}"_*.deb)
+    fi
+    rm -rf "$dir.tmp"
+    dpkg-deb -x "${debs[0]}" "$dir.tmp"
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir/usr/share/datasets/fashion-mnist"
+}
+
+# Checks that gzip IDX file $1 holds $2 records of $3 bytes each (header: 4 + 4 * $4 bytes).
+check_idx() {
+  local file=$1 want=$2 record=$3 ndim=$4
+  local head count bytes
+  head=$(set +o pipefail; gzip -dc "$file" 2>/dev/null | head -c 8 | od -An -tu1)
+  read -r -a head <<<"$head"
+  ((${#head[@]} == 8)) || die "$file: not a gzip IDX file"
+  count=$(((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]))
+  ((count == want)) || die "$file: expected $want records, the header says $count"
+  bytes=$(gzip -dc "$file" | wc -c) || die "$file: corrupt gzip data"
+  ((bytes == 4 + 4 * ndim + want * record)) ||
+    die "$file: expected $((4 + 4 * ndim + want * record)) bytes, got $bytes"
+}
+
+get_fashion_mnist() {
+  local out=$data/fashion-mnist
+  local names=(train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte
+    t10k-labels-idx1-ubyte)
+  local n have=0
+  for n in "${names[@]}"; do [[ -s $out/$n.gz ]] && have=$((have + 1)); done
+  if ((have < 4)); then
+    local src
+    src=$(fashion_mnist_source)
+    rm -rf "$out.tmp"
+    mkdir -p "$out.tmp"
+    for n in "${names[@]}"; do
+      [[ -s $src/$n.gz ]] || die "$src/$n.gz missing (the package layout changed?)"
+      cp "$src/$n.gz" "$out.tmp/"
+    done
+    check_idx "$out.tmp/train-images-idx3-ubyte.gz" 60000 784 3
+    check_idx "$out.tmp/train-labels-idx1-ubyte.gz" 60000 1 1
+    check_idx "$out.tmp/t10k-images-idx3-ubyte.gz" 10000 784 3
+    check_idx "$out.tmp/t10k-labels-idx1-ubyte.gz" 10000 1 1
+    rm -rf "$out"
+    mv "$out.tmp" "$out"
+  fi
+  echo "60000 + 10000 images  data/fashion-mnist"
+}
+
+datasets=(iris wine breast_cancer digits diabetes fashion_mnist)
+(($# > 0)) && datasets=("${@//-/_}")
 for d in "${datasets[@]}"; do
   declare -F "get_$d" >/dev/null || die "unknown dataset '$d'; known: iris wine breast_cancer \
-digits diabetes"
+digits diabetes fashion-mnist"
   "get_$d"
 done

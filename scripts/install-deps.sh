@@ -12,6 +12,8 @@ packages=(
   libtomlplusplus-dev      # TOML configs (toml++: one well-tested parser with line:column errors)
   libcli11-dev             # the ember command's subcommands, options and --help
   libplplot-dev plplot-driver-cairo  # PNG plots (loss curves, scatter, heat maps) via cairo
+  libstb-dev               # PNG/JPEG image reading and writing (stb_image, stb_image_write)
+  zlib1g-dev               # gzip-compressed IDX files (MNIST, Fashion-MNIST)
   time                     # /usr/bin/time for bench/iris_process.sh
 )
 

@@ -77,6 +77,19 @@ void Backend::adagrad_step(const Tensor&, const Tensor&, const Tensor&, double, 
                            bool) {
   missing("adagrad_step");
 }
+// convolution (cpu_conv.cpp)
+void Backend::conv2d_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                             const ConvParams&) {
+  missing("conv2d_forward");
+}
+void Backend::conv2d_backward_input(const Tensor&, const Tensor&, const Tensor&,
+                                    const ConvParams&) {
+  missing("conv2d_backward_input");
+}
+void Backend::conv2d_backward_weight(const Tensor&, const Tensor&, const Tensor&,
+                                     const ConvParams&) {
+  missing("conv2d_backward_weight");
+}
 
 namespace {
 std::array<Backend*, 2>& registry() {

@@ -97,6 +97,62 @@ class Backend {
   virtual void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum, double clr,
                             double weight_decay, double eps, bool maximize);
 
+  // ---- convolution (cpu_conv.cpp) ----
+  /// Geometry of a 2-d convolution y = conv(x, w): x (N, C, H, W), w (OC, C/groups, KH, KW),
+  /// y (N, OC, OH, OW), with OH = (H + 2 PH - DH (KH - 1) - 1) / SH + 1 (same for W).
+  struct ConvParams {
+    int64_t N, C, H, W, OC, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups;
+  };
+  /// y = conv(x, w) + bias; x, w contiguous, bias (OC) contiguous or undefined, y contiguous.
+  virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
+                              const Tensor& y, const ConvParams& p);
+  /// gx = d conv / d x applied to gy (the transposed convolution); all contiguous, gx overwritten.
+  virtual void conv2d_backward_input(const Tensor& gy, const Tensor& w, const Tensor& gx,
+                                     const ConvParams& p);
+  /// gw = d conv / d w applied to gy; all contiguous, gw (OC, C/groups, KH, KW) overwritten.
+  virtual void conv2d_backward_weight(const Tensor& gy, const Tensor& x, const Tensor& gw,
+                                      const ConvParams& p);
+
+  // ---- pooling, normalization, resampling (cpu_pool.cpp, cpu_norm.cpp, cpu_resample.cpp) ----
+  /// A 2-d pooling window: kernel, stride, padding and dilation along H and W.
+  struct Window2d {
+    int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+  };
+  /// Max pooling of contiguous x: (P, H, W) planes into contiguous out and indices (int64, flat
+  /// over H*W): (P, OH, OW). NaN wins, as in torch.
+  virtual void max_pool2d(const Tensor& x, const Window2d& w, const Tensor& out,
+                          const Tensor& indices);
+  /// grad_in: (P, H, W) contiguous, overwritten: zeros plus grad_out: (P, OH, OW) scattered
+  /// to indices.
+  virtual void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices,
+                                   const Tensor& grad_in);
+  /// Average pooling of contiguous x: (P, H, W) into out: (P, OH, OW) (torch.avg_pool2d rules;
+  /// divisor > 0 overrides the window size).
+  virtual void avg_pool2d(const Tensor& x, const Window2d& w, bool count_include_pad,
+                          int64_t divisor, const Tensor& out);
+  /// grad_in: (P, H, W) contiguous, overwritten with the adjoint of avg_pool2d applied to grad_out.
+  virtual void avg_pool2d_backward(const Tensor& grad_out, const Window2d& w,
+                                   bool count_include_pad, int64_t divisor, const Tensor& grad_in);
+  /// Adaptive average pooling of contiguous x: (P, H, W) into out: (P, OH, OW).
+  virtual void adaptive_avg_pool2d(const Tensor& x, const Tensor& out);
+  /// grad_in: (P, H, W) contiguous, overwritten with the adjoint of adaptive_avg_pool2d.
+  virtual void adaptive_avg_pool2d_backward(const Tensor& grad_out, const Tensor& grad_in);
+  /// Per-channel mean and biased variance of contiguous x: (N, C, S) into mean, var: (C).
+  virtual void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var);
+  /// out = (x - mean_c) / sqrt(var_c + eps) * weight_c + bias_c; x, out: (N, C, S) contiguous;
+  /// mean, var: (C); weight, bias: (C) or undefined.
+  virtual void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
+                                  const Tensor& weight, const Tensor& bias, double eps,
+                                  const Tensor& out);
+  /// Fused batch-norm backward over (N, C, S): with batch statistics (training)
+  ///   dx = w invstd (g - mean(g) - xhat mean(g xhat)), else dx = w invstd g;
+  /// dweight = sum(g xhat), dbias = sum(g). Any of grad_x, grad_weight, grad_bias may be
+  /// undefined (not wanted); weight may be undefined (ones).
+  virtual void batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& mean,
+                                   const Tensor& var, const Tensor& weight, double eps,
+                                   bool training, const Tensor& grad_x, const Tensor& grad_weight,
+                                   const Tensor& grad_bias);
+
  protected:
   [[noreturn]] void missing(const char* op) const;
 };

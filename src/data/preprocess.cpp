@@ -319,6 +319,7 @@ void Preprocessor::encode_row(const Table& t, const Bound& b, int64_t row, float
 }
 
 Preprocessor::Result Preprocessor::transform(const Table& t, bool training) const {
+  check_image("transform", false);
   check_fitted("transform");
   t.column(target_);  // the usual "no column" error when the target is absent
   const Bound b = bind(t);
@@ -345,6 +346,7 @@ Preprocessor::Result Preprocessor::transform(const Table& t, bool training) cons
 }
 
 Tensor Preprocessor::transform_features(const Table& t) const {
+  check_image("transform_features", false);
   check_fitted("transform_features");
   Bound b = bind(t);
   const int64_t n = t.rows(), nf = num_features();
@@ -387,6 +389,7 @@ std::vector<std::string> Preprocessor::categorical_columns() const {
 }
 
 int64_t Preprocessor::num_features() const {
+  if (image_mode_) return image_.channels * image_.height * image_.width;
   int64_t n = 0;
   for (const Feature& f : features_)
     n += f.categorical && opts_.categorical == "onehot" ? int64_t(f.categories.size()) : 1;
@@ -399,6 +402,7 @@ int64_t Preprocessor::num_classes() const {
 
 json::Value Preprocessor::to_json() const {
   check_fitted("to_json");
+  if (image_mode_) return image_to_json();
   const auto bound = [](double v) { return std::isinf(v) ? json::Value() : json::Value(v); };
   json::Value o = json::Value::object();
   o["format"] = "ember.preprocessor";
@@ -441,6 +445,7 @@ json::Value Preprocessor::to_json() const {
 }
 
 Preprocessor Preprocessor::from_json(const json::Value& v) {
+  if (v.contains("image")) return image_from_json(v);
   EMBER_CHECK(v["format"].as_string() == "ember.preprocessor" && v["version"].as_int() == 1,
               "Preprocessor::from_json: not an ember.preprocessor version 1 object");
   const json::Value& jo = v["options"];

@@ -144,6 +144,26 @@ TomlTable TomlTable::table(const std::string& key) {
   return TomlTable(child);
 }
 
+std::vector<TomlTable> TomlTable::tables(const std::string& key) {
+  impl_->known.insert(key);
+  const toml::node* n = impl_->find(key);
+  if (n == nullptr) return {};
+  const toml::array* a = n->as_array();
+  EMBER_CHECK_T(ConfigError, a != nullptr && a->is_array_of_tables(), location(key), ": ",
+                impl_->full(key), ": expected an array of tables ([[", impl_->full(key),
+                "]] blocks), got ", describe(*n));
+  std::vector<TomlTable> out;
+  for (size_t i = 0; i < a->size(); ++i) {
+    auto child = std::make_shared<Impl>();
+    child->doc = impl_->doc;
+    child->table = (*a)[i].as_table();
+    child->name = detail::str_cat(impl_->full(key), "[", i, "]");
+    child->where = impl_->locate(child->name, &(*a)[i].source());
+    out.push_back(TomlTable(child));
+  }
+  return out;
+}
+
 namespace {
 
 // Reads one scalar of type T (std::string, double, int64_t, bool) from n; nullopt on a type

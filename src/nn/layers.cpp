@@ -1,4 +1,4 @@
-// Basic layers: Linear, Embedding, LayerNorm, Dropout, Flatten.
+// Basic layers: Linear, Embedding, LayerNorm, Dropout, Dropout2d, Flatten.
 #include "ember/nn/layers.h"
 
 #include <cmath>
@@ -126,6 +126,27 @@ Tensor Dropout::forward(const Tensor& x) {
 }
 
 std::string Dropout::extra_repr() const {
+  std::ostringstream os;
+  os << "p=" << p << ", inplace=False";
+  return os.str();
+}
+
+Dropout2d::Dropout2d(double prob) : Module("Dropout2d"), p(prob) {
+  EMBER_CHECK(p >= 0 && p <= 1, "Dropout2d: probability must be in [0, 1], got ", p);
+}
+
+// One mask value per (N, C) channel, from the fused dropout of ones, broadcast over H and W.
+Tensor Dropout2d::forward(const Tensor& x) {
+  EMBER_CHECK_SHAPE(x.dim() == 3 || x.dim() == 4,
+                    "Dropout2d: expected input (N, C, H, W) or (C, H, W), got ", x.shape_str());
+  if (!is_training() || p == 0) return x;
+  Shape mask_shape = x.shape();
+  mask_shape[mask_shape.size() - 1] = 1;
+  mask_shape[mask_shape.size() - 2] = 1;
+  return x * dropout(ones(mask_shape, x.dtype()), p, true);
+}
+
+std::string Dropout2d::extra_repr() const {
   std::ostringstream os;
   os << "p=" << p << ", inplace=False";
   return os.str();

@@ -1,6 +1,7 @@
 // The training config: strict loading of each TOML section, cross-field checks, TOML output.
 #include "ember/train/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -19,14 +20,41 @@ const std::vector<std::string> kScheduleNames = {
     "none", "step", "exponential", "cosine", "warmup_cosine", "onecycle", "plateau"};
 const std::vector<std::string> kActivationNames = {"relu",       "tanh", "sigmoid", "gelu",
                                                    "leaky_relu", "silu", "elu"};
+const std::vector<std::string> kLayerNames = {
+    "conv2d",  "linear",    "flatten", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "batch_norm", "dropout", "dropout2d", "relu",     "tanh",       "sigmoid",
+    "gelu",    "leaky_relu", "silu",    "elu"};
+const std::vector<std::string> kAugmentNames = {"rotation",        "translation", "resized_crop",
+                                                "crop",            "horizontal_flip", "erasing"};
 const std::vector<std::string> kMonitorNames = {
     "val_loss",    "train_loss",   "val_accuracy", "val_precision", "val_recall", "val_f1",
     "val_roc_auc", "val_log_loss", "val_mse",      "val_rmse",      "val_mae",    "val_r2"};
 
+bool is_image_format(const std::string& format) {
+  return format == "fashion_mnist" || format == "mnist" || format == "image_folder";
+}
+
 namespace {
 
-const std::vector<std::string> kSections = {"data",     "preprocessing", "model", "optimizer",
-                                            "schedule", "training",      "output"};
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+const std::vector<std::string> kSections = {"data",     "preprocessing", "model",  "optimizer",
+                                            "schedule", "training",      "output", "augment"};
+
+void check_split(const TomlTable& t, const std::vector<double>& split) {
+  if (split.size() != 3) t.fail("split", "expected 3 fractions: train, validation, test");
+  const double total = split[0] + split[1] + split[2];
+  if (std::abs(total - 1) > 1e-6) {
+    std::ostringstream os;
+    os << "fractions sum to " << total << "; they must sum to 1";
+    t.fail("split", os.str());
+  }
+  if (split[0] == 0) t.fail("split", "the training fraction must be > 0");
+}
 
 // A relative path is tried against the current directory, then against the config's directory.
 // The result is absolute, so the resolved config loads the same data from any directory.
@@ -42,9 +70,37 @@ std::string resolve_data_path(const TomlTable& t, const std::string& given,
                      beside.string() + " (next to the config)");
 }
 
+// [data] of an image dataset: only the keys that mean something for its format.
+DataConfig read_image_data(TomlTable& t, DataConfig d, const std::string& config_path) {
+  const bool official_test = d.format != "image_folder";
+  if (official_test) {
+    d.val_fraction = t.get_double("val_fraction", d.val_fraction, Range::half_open(0, 1));
+  } else {
+    d.split = t.get_doubles("split", d.split, Range::closed(0, 1));
+    d.stratify = t.get_bool("stratify", d.stratify);
+    d.image_size = t.get_ints("image_size", d.image_size, Range::at_least(1));
+    d.channels = t.get_int("channels", d.channels);
+  }
+  d.seed = t.get_int("seed", d.seed, Range::at_least(0));
+  t.finish();
+  d.task = "classification";
+  if (!official_test) {
+    check_split(t, d.split);
+    if (!d.image_size.empty() && d.image_size.size() != 2)
+      t.fail("image_size", "expected [height, width]");
+    if (d.channels != 0 && d.channels != 1 && d.channels != 3)
+      t.fail("channels", "must be 0 (as stored), 1 (gray) or 3 (RGB)");
+  }
+  if (d.path.empty()) t.fail("path", "missing; set data.path to the dataset's directory");
+  d.path = resolve_data_path(t, d.path, config_path);
+  return d;
+}
+
 DataConfig read_data(TomlTable t, const std::string& config_path) {
   DataConfig d;
+  d.format = t.get_string("format", d.format, {"csv", "fashion_mnist", "mnist", "image_folder"});
   d.path = t.get_string("path", d.path);
+  if (is_image_format(d.format)) return read_image_data(t, d, config_path);
   d.target = t.get_string("target", d.target);
   d.features = t.get_strings("features", d.features);
   d.task = t.get_string("task", d.task, {"auto", "classification", "regression"});
@@ -60,14 +116,7 @@ DataConfig read_data(TomlTable t, const std::string& config_path) {
   t.finish();
 
   if (d.delimiter.size() > 1) t.fail("delimiter", "must be one character, or \"\" to detect it");
-  if (d.split.size() != 3) t.fail("split", "expected 3 fractions: train, validation, test");
-  const double total = d.split[0] + d.split[1] + d.split[2];
-  if (std::abs(total - 1) > 1e-6) {
-    std::ostringstream os;
-    os << "fractions sum to " << total << "; they must sum to 1";
-    t.fail("split", os.str());
-  }
-  if (d.split[0] == 0) t.fail("split", "the training fraction must be > 0");
+  check_split(t, d.split);
   if (!d.synthetic.empty()) {
     if (!d.path.empty()) t.fail("synthetic", "set either data.path or data.synthetic, not both");
     if (d.weights.empty()) t.fail("weights", "must list at least one weight (one per feature)");
@@ -95,15 +144,80 @@ PreprocessConfig read_preprocessing(TomlTable t) {
   return p;
 }
 
+LayerConfig read_layer(TomlTable t) {
+  LayerConfig l;
+  l.type = t.get_string("type", l.type, kLayerNames);
+  if (l.type.empty()) t.fail("type", "missing; one of " + join(kLayerNames));
+  const std::string& k = l.type;
+  if (k == "conv2d") l.out_channels = t.get_int("out_channels", 0, Range::at_least(1));
+  if (k == "linear") l.out_features = t.get_int("out_features", 0, Range::at_least(1));
+  if (k == "conv2d" || k == "max_pool2d" || k == "avg_pool2d") {
+    l.kernel_size = t.get_int("kernel_size", k == "conv2d" ? 3 : 2, Range::at_least(1));
+    l.stride = t.get_int("stride", 0, Range::at_least(0));
+    l.padding = t.get_int("padding", 0, Range::at_least(0));
+  }
+  if (k == "conv2d" || k == "linear") l.bias = t.get_bool("bias", true);
+  if (k == "adaptive_avg_pool2d") l.output_size = t.get_int("output_size", 1, Range::at_least(1));
+  if (k == "dropout" || k == "dropout2d") l.p = t.get_double("p", 0.5, Range::half_open(0, 1));
+  t.finish();
+  if (k == "conv2d" && l.out_channels == 0) t.fail("out_channels", "missing; conv2d needs it");
+  if (k == "linear" && l.out_features == 0) t.fail("out_features", "missing; linear needs it");
+  return l;
+}
+
 ModelConfig read_model(TomlTable t) {
   ModelConfig m;
-  m.type = t.get_string("type", m.type, {"linear", "logistic", "mlp"});
+  m.type = t.get_string("type", m.type, {"linear", "logistic", "mlp", "sequential", "resnet"});
+  if (m.type == "sequential") {
+    for (TomlTable l : t.tables("layers")) m.layers.push_back(read_layer(l));
+    t.finish();
+    if (m.layers.empty()) t.fail("layers", "missing; a sequential model lists [[model.layers]]");
+    return m;
+  }
+  if (m.type == "resnet") {
+    m.channels = t.get_ints("channels", m.channels, Range::at_least(1));
+    m.blocks = t.get_ints("blocks", m.blocks, Range::at_least(1));
+    m.dropout = t.get_double("dropout", m.dropout, Range::half_open(0, 1));
+    t.finish();
+    if (m.channels.empty()) t.fail("channels", "must list at least one stage");
+    if (m.blocks.size() != m.channels.size())
+      t.fail("blocks", "must have one entry per stage (as many as model.channels)");
+    return m;
+  }
   m.hidden = t.get_ints("hidden", m.hidden, Range::at_least(1));
   m.activation = t.get_string("activation", m.activation, kActivationNames);
   m.dropout = t.get_double("dropout", m.dropout, Range::half_open(0, 1));
   m.norm = t.get_string("norm", m.norm, {"none", "batch", "layer"});
   t.finish();
   return m;
+}
+
+AugmentConfig read_augment(TomlTable t) {
+  AugmentConfig a;
+  a.type = t.get_string("type", a.type, kAugmentNames);
+  if (a.type.empty()) t.fail("type", "missing; one of " + join(kAugmentNames));
+  const std::string& k = a.type;
+  if (k == "rotation") a.degrees = t.get_double("degrees", a.degrees, Range::closed(0, 180));
+  if (k == "translation") {
+    a.translate = t.get_doubles("translate", a.translate, Range::closed(0, 1));
+    if (a.translate.size() != 2) t.fail("translate", "expected [fraction_x, fraction_y]");
+  }
+  if (k == "resized_crop" || k == "erasing") {
+    a.scale = t.get_doubles("scale", k == "erasing" ? std::vector<double>{0.02, 0.33} : a.scale,
+                            Range::closed(0, 1));
+    a.ratio = t.get_doubles("ratio", a.ratio, Range::above(0));
+    if (a.scale.size() != 2 || a.scale[0] > a.scale[1] || a.scale[1] == 0)
+      t.fail("scale", "expected [low, high] with 0 <= low <= high <= 1, high > 0");
+    if (!a.ratio.empty() && (a.ratio.size() != 2 || a.ratio[0] > a.ratio[1]))
+      t.fail("ratio", "expected [low, high] with 0 < low <= high");
+  }
+  if (k == "crop") a.padding = t.get_int("padding", a.padding, Range::at_least(0));
+  if (k == "horizontal_flip" || k == "erasing") a.p = t.get_double("p", a.p, Range::closed(0, 1));
+  if (k == "rotation" || k == "translation" || k == "crop")
+    a.fill = t.get_double("fill", a.fill, Range::closed(0, 1));
+  if (k == "erasing") a.value = t.get_double("value", a.value, Range::closed(0, 1));
+  t.finish();
+  return a;
 }
 
 OptimizerConfig read_optimizer(TomlTable t) {
@@ -152,6 +266,7 @@ TrainingConfig read_training(TomlTable t) {
   c.shuffle = t.get_bool("shuffle", c.shuffle);
   c.drop_last = t.get_bool("drop_last", c.drop_last);
   c.prefetch = t.get_int("prefetch", c.prefetch, Range::at_least(0));
+  c.workers = t.get_int("workers", c.workers, Range::closed(1, 64));
   c.log_every = t.get_int("log_every", c.log_every, Range::at_least(0));
   t.finish();
   return c;
@@ -175,7 +290,9 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   for (const std::string& o : overrides) doc.set(o);
   TomlTable root = doc.root();
   std::vector<TomlTable> sections;
-  for (const std::string& name : kSections) sections.push_back(root.table(name));
+  for (const std::string& name : kSections)
+    if (name != "augment") sections.push_back(root.table(name));
+  std::vector<TomlTable> augment = root.tables("augment");
   root.finish();  // unknown sections first: a misspelt [data] is reported as such
   EMBER_CHECK_T(ConfigError, root.contains("data"), path, ": missing section [data]");
 
@@ -188,6 +305,11 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   c.schedule = read_schedule(sections[4]);
   c.training = read_training(sections[5]);
   c.output = read_output(sections[6], path);
+  for (TomlTable a : augment) c.augment.push_back(read_augment(a));
+  if (!c.augment.empty() && !is_image_format(c.data.format))
+    EMBER_THROW(ConfigError, augment[0].location("type"),
+                ": [[augment]] needs image data (data.format = fashion_mnist, mnist or "
+                "image_folder), got data.format = \"", c.data.format, "\"");
   return c;
 }
 
@@ -204,30 +326,107 @@ class Writer {
   void key(const std::string& k, const T& v) {
     out_ += k + " = " + io::toml_value(v) + "\n";
   }
+  void array_entry(const std::string& name) { out_ += "\n[[" + name + "]]\n"; }
   std::string str() && { return std::move(out_); }
 
  private:
   std::string out_;
 };
 
+// The keys read_layer accepts for the layer's type.
+void write_layer(Writer& w, const LayerConfig& l) {
+  w.array_entry("model.layers");
+  w.key("type", l.type);
+  const std::string& k = l.type;
+  if (k == "conv2d") w.key("out_channels", l.out_channels);
+  if (k == "linear") w.key("out_features", l.out_features);
+  if (k == "conv2d" || k == "max_pool2d" || k == "avg_pool2d") {
+    w.key("kernel_size", l.kernel_size);
+    w.key("stride", l.stride);
+    w.key("padding", l.padding);
+  }
+  if (k == "conv2d" || k == "linear") w.key("bias", l.bias);
+  if (k == "adaptive_avg_pool2d") w.key("output_size", l.output_size);
+  if (k == "dropout" || k == "dropout2d") w.key("p", l.p);
+}
+
+// The keys read_augment accepts for the transform's type.
+void write_augment(Writer& w, const AugmentConfig& a) {
+  w.array_entry("augment");
+  w.key("type", a.type);
+  const std::string& k = a.type;
+  if (k == "rotation") w.key("degrees", a.degrees);
+  if (k == "translation") w.key("translate", a.translate);
+  if (k == "resized_crop" || k == "erasing") {
+    w.key("scale", a.scale);
+    w.key("ratio", a.ratio);
+  }
+  if (k == "crop") w.key("padding", a.padding);
+  if (k == "horizontal_flip" || k == "erasing") w.key("p", a.p);
+  if (k == "rotation" || k == "translation" || k == "crop") w.key("fill", a.fill);
+  if (k == "erasing") w.key("value", a.value);
+}
+
+void write_model(Writer& w, const ModelConfig& m) {
+  w.section("model");
+  w.key("type", m.type);
+  if (m.type == "resnet") {
+    w.key("channels", m.channels);
+    w.key("blocks", m.blocks);
+    w.key("dropout", m.dropout);
+  } else if (m.type != "sequential") {
+    w.key("hidden", m.hidden);
+    w.key("activation", m.activation);
+    w.key("dropout", m.dropout);
+    w.key("norm", m.norm);
+  }
+  for (const LayerConfig& l : m.layers) write_layer(w, l);
+}
+
 }  // namespace
+
+std::string model_to_toml(const ModelConfig& model) {
+  Writer w;
+  write_model(w, model);
+  return std::move(w).str();
+}
+
+ModelConfig model_from_toml(const std::string& text, const std::string& source) {
+  io::TomlDocument doc = io::TomlDocument::parse(text, source);
+  TomlTable root = doc.root();
+  TomlTable model = root.table("model");
+  root.finish();
+  return read_model(model);
+}
 
 std::string to_toml(const TrainConfig& c) {
   Writer w;
   w.section("data");
+  w.key("format", c.data.format);
   w.key("path", c.data.path);
-  w.key("target", c.data.target);
-  w.key("features", c.data.features);
-  w.key("task", c.data.task);
-  w.key("delimiter", c.data.delimiter);
-  w.key("split", c.data.split);
-  w.key("stratify", c.data.stratify);
-  w.key("seed", c.data.seed);
-  w.key("synthetic", c.data.synthetic);
-  w.key("samples", c.data.samples);
-  w.key("weights", c.data.weights);
-  w.key("bias", c.data.bias);
-  w.key("noise", c.data.noise);
+  if (c.data.format == "fashion_mnist" || c.data.format == "mnist") {
+    w.key("val_fraction", c.data.val_fraction);
+    w.key("seed", c.data.seed);
+  } else if (c.data.format == "image_folder") {
+    w.key("split", c.data.split);
+    w.key("stratify", c.data.stratify);
+    w.key("image_size", c.data.image_size);
+    w.key("channels", c.data.channels);
+    w.key("seed", c.data.seed);
+  } else {
+    w.key("target", c.data.target);
+    w.key("features", c.data.features);
+    w.key("task", c.data.task);
+    w.key("delimiter", c.data.delimiter);
+    w.key("split", c.data.split);
+    w.key("stratify", c.data.stratify);
+    w.key("seed", c.data.seed);
+    w.key("synthetic", c.data.synthetic);
+    w.key("samples", c.data.samples);
+    w.key("weights", c.data.weights);
+    w.key("bias", c.data.bias);
+    w.key("noise", c.data.noise);
+  }
 
   w.section("preprocessing");
   w.key("missing", c.preprocessing.missing);
@@ -239,12 +438,7 @@ std::string to_toml(const TrainConfig& c) {
   w.key("categorical", c.preprocessing.categorical);
   w.key("normalize_target", c.preprocessing.normalize_target);
 
-  w.section("model");
-  w.key("type", c.model.type);
-  w.key("hidden", c.model.hidden);
-  w.key("activation", c.model.activation);
-  w.key("dropout", c.model.dropout);
-  w.key("norm", c.model.norm);
+  write_model(w, c.model);
 
   w.section("optimizer");
   w.key("name", c.optimizer.name);
@@ -280,6 +474,7 @@ std::string to_toml(const TrainConfig& c) {
   w.key("shuffle", c.training.shuffle);
   w.key("drop_last", c.training.drop_last);
   w.key("prefetch", c.training.prefetch);
+  w.key("workers", c.training.workers);
   w.key("log_every", c.training.log_every);
 
   w.section("output");
@@ -287,6 +482,7 @@ std::string to_toml(const TrainConfig& c) {
   w.key("plots", c.output.plots);
   w.key("report", c.output.report);
   w.key("checkpoint_every", c.output.checkpoint_every);
+  for (const AugmentConfig& a : c.augment) write_augment(w, a);
   return std::move(w).str();
 }
 

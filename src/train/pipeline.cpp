@@ -107,6 +107,7 @@ data::SplitIndices split_table(const TrainConfig& cfg, const data::Table& table,
 }
 
 PreparedData prepare_data(const TrainConfig& cfg) {
+  if (is_image_format(cfg.data.format)) return prepare_image_data(cfg);
   data::Table table = load_table(cfg.data);
   const data::Task task = resolve_task(cfg.data, table);
   const std::string target = target_column(cfg.data);
@@ -116,7 +117,7 @@ PreparedData prepare_data(const TrainConfig& cfg) {
                          feature_columns(cfg.data, table), target, task);
   data::SplitIndices split = split_table(cfg, table, task);
   pre.fit(table.select_rows(split.train));
-  PreparedData d{std::move(table), std::move(split), std::move(pre), {}, {}, {}};
+  PreparedData d{std::move(table), std::move(split), std::move(pre), {}, {}, {}, nullptr};
   d.train = transform_split(d.pre, d.table, d.split.train, /*training=*/true);
   d.val = transform_split(d.pre, d.table, d.split.val, false);
   d.test = transform_split(d.pre, d.table, d.split.test, false);
@@ -159,12 +160,22 @@ Tensor compute_loss(const std::string& loss, const Tensor& out, const Tensor& y)
 
 namespace {
 
-// The model's raw outputs for x, in eval mode and without autograd.
+// The model's raw outputs for x, in eval mode and without autograd, kBatch rows at a time (a
+// CNN's activations for a whole test set would take gigabytes).
 Tensor raw_outputs(nn::Module& model, const Tensor& x) {
+  constexpr int64_t kBatch = 500;
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
-  Tensor out = model(x);
+  Tensor out;
+  if (x.size(0) <= kBatch) {
+    out = model(x);
+  } else {
+    std::vector<Tensor> parts;
+    for (int64_t i = 0; i < x.size(0); i += kBatch)
+      parts.push_back(model(x.narrow(0, i, std::min(kBatch, x.size(0) - i))));
+    out = cat(parts, 0);
+  }
   if (was_training) model.train();
   return out;
 }

@@ -10,9 +10,10 @@
 #include "ember/core/error.h"
 #include "ember/data/inspect.h"
 #include "ember/io/file.h"
-#include "ember/models/tabular.h"
+#include "ember/models/vision.h"
 #include "ember/ops/reduce.h"
 #include "ember/train/checkpoint.h"
+#include "ember/train/figures.h"
 #include "ember/train/plot.h"
 #include "ember/train/report.h"
 #include "ember/train/trainer.h"
@@ -31,29 +32,6 @@ json::Value strings_to_json(const std::vector<std::string>& v) {
   json::Value a = json::Value::array();
   for (const auto& s : v) a.push_back(s);
   return a;
-}
-
-json::Value model_to_json(const ModelConfig& m) {
-  json::Value j = json::Value::object();
-  j["type"] = m.type;
-  json::Value hidden = json::Value::array();
-  for (int64_t h : m.hidden) hidden.push_back(h);
-  j["hidden"] = hidden;
-  j["activation"] = m.activation;
-  j["dropout"] = m.dropout;
-  j["norm"] = m.norm;
-  return j;
-}
-
-ModelConfig model_from_json(const json::Value& j) {
-  ModelConfig m;
-  m.type = j["type"].as_string();
-  m.hidden.clear();
-  for (const auto& h : j["hidden"].as_array()) m.hidden.push_back(h.as_int());
-  m.activation = j["activation"].as_string();
-  m.dropout = j["dropout"].as_double();
-  m.norm = j["norm"].as_string();
-  return m;
 }
 
 std::vector<double> to_doubles(const Tensor& t) {
@@ -108,11 +86,47 @@ bool all_numeric_features(const PreparedData& d) {
   return true;
 }
 
+// Per-class accuracy (recall) on a split: class, count, correct, accuracy.
+ReportTable per_class_table(const std::vector<std::string>& classes,
+                            const std::vector<int64_t>& truth, const std::vector<int64_t>& pred,
+                            const std::string& split_name) {
+  std::vector<int64_t> count(classes.size(), 0), correct(classes.size(), 0);
+  for (size_t i = 0; i < truth.size(); ++i) {
+    ++count[static_cast<size_t>(truth[i])];
+    if (truth[i] == pred[i]) ++correct[static_cast<size_t>(truth[i])];
+  }
+  ReportTable t{"Per-class accuracy (" + split_name + ")", {"class", "count", "correct", "accuracy"},
+                {}};
+  for (size_t c = 0; c < classes.size(); ++c) {
+    char acc[32];
+    std::snprintf(acc, sizeof acc, "%.4f",
+                  count[c] ? static_cast<double>(correct[c]) / static_cast<double>(count[c]) : 0.0);
+    t.rows.push_back({classes[c], std::to_string(count[c]), std::to_string(correct[c]), acc});
+  }
+  return t;
+}
+
+// The first images of a split with their predicted and true classes.
+void write_prediction_grid(const std::string& png, const PreparedData& d, const SplitData& split,
+                           const std::vector<int64_t>& truth, const std::vector<int64_t>& pred) {
+  const int64_t n = std::min<int64_t>(40, split.size());
+  const Tensor pixels = d.pre.denormalize_pixels(split.x.narrow(0, 0, n));
+  const auto classes = d.pre.class_names();
+  std::vector<GridItem> items;
+  for (int64_t i = 0; i < n; ++i) {
+    const auto u = static_cast<size_t>(i);
+    items.push_back({pixels.select(0, i), classes[static_cast<size_t>(pred[u])],
+                     classes[static_cast<size_t>(truth[u])]});
+  }
+  prediction_grid_png(png, items);
+}
+
 std::vector<std::pair<std::string, std::string>> write_plots(const std::string& dir,
                                                              const PreparedData& d,
                                                              nn::Module& model,
                                                              const std::string& loss,
-                                                             const History& history) {
+                                                             const History& history,
+                                                             std::vector<ReportTable>& tables) {
   std::vector<std::pair<std::string, std::string>> plots;
   const std::vector<double> steps = history.steps();
   const auto columns = history.columns();
@@ -145,6 +159,13 @@ std::vector<std::pair<std::string, std::string>> write_plots(const std::string& 
             d.pre.class_names(), d.pre.class_names(), "predicted", "true");
     plots.emplace_back("Confusion matrix on the " + split_name + " split",
                        in_dir(dir, "confusion.png"));
+    tables.push_back(per_class_table(d.pre.class_names(), truth, pred, split_name));
+    if (d.pre.is_image()) {
+      write_prediction_grid(in_dir(dir, "predictions.png"), d, split, truth, pred);
+      plots.emplace_back("The first " + split_name +
+                             " images: predicted and true class (mistakes framed in red)",
+                         in_dir(dir, "predictions.png"));
+    }
   } else {
     Series points{"", to_doubles(d.pre.inverse_target(split.y)), to_doubles(p.values)};
     scatter_plot(in_dir(dir, "pred_vs_true.png"), "Predicted vs true (" + split_name + ")", "true",
@@ -158,6 +179,32 @@ std::vector<std::pair<std::string, std::string>> write_plots(const std::string& 
     }
   }
   return plots;
+}
+
+// The report's data section for images: source, counts, shape and the training class balance.
+json::Value image_data_summary(const PreparedData& d) {
+  json::Value j = json::Value::object();
+  const data::ImageSpec& im = d.pre.image();
+  j["source"] = d.table.source;
+  j["rows"] = d.train.size() + d.val.size() + d.test.size();
+  j["columns"] = std::to_string(im.channels) + "x" + std::to_string(im.height) + "x" +
+                 std::to_string(im.width) + " images";
+  const auto classes = d.pre.class_names();
+  std::vector<int64_t> count(classes.size(), 0);
+  for (int64_t y : d.train.y.to_vector<int64_t>()) ++count[static_cast<size_t>(y)];
+  json::Value list = json::Value::array();
+  for (size_t c = 0; c < classes.size(); ++c) {
+    json::Value e = json::Value::object();
+    e["name"] = classes[c];
+    e["count"] = count[c];
+    e["pct"] = 100.0 * static_cast<double>(count[c]) / static_cast<double>(d.train.size());
+    list.push_back(e);
+  }
+  json::Value target = json::Value::object();
+  target["name"] = "label (training split)";
+  target["classes"] = list;
+  j["target"] = target;
+  return j;
 }
 
 std::string now_text() {
@@ -179,10 +226,13 @@ void write_run_files(const std::string& run_dir, const TrainConfig& cfg, const P
   run["task"] = d.pre.task() == data::Task::Classification ? "classification" : "regression";
   run["loss"] = loss;
   run["in_features"] = d.pre.num_features();
+  json::Value shape = json::Value::array();
+  for (int64_t v : d.pre.input_shape()) shape.push_back(v);
+  run["input_shape"] = shape;
   run["out_features"] = output_size(loss, d.pre);
   run["features"] = strings_to_json(d.pre.feature_names());
   run["classes"] = strings_to_json(d.pre.class_names());
-  run["model"] = model_to_json(cfg.model);
+  run["model"] = model_to_toml(cfg.model);
   run["data"] = d.table.source;
   run["started"] = now_text();
   json::write_file(in_dir(run_dir, "run.json"), run);
@@ -197,7 +247,8 @@ void write_run_outputs(const std::string& run_dir, const TrainConfig& cfg, const
   final_metrics.emplace_back("steps", static_cast<double>(result.steps));
   history.write_json(in_dir(run_dir, "metrics.json"), final_metrics);
   if (!cfg.output.plots || history.size() == 0) return;
-  const auto plots = write_plots(run_dir, d, model, loss, history);
+  std::vector<ReportTable> tables;
+  const auto plots = write_plots(run_dir, d, model, loss, history, tables);
   if (!cfg.output.report) return;
   Report r;
   r.title = fs::path(cfg.source).stem().string() + " — " + cfg.model.type + " (" + loss + ")";
@@ -211,7 +262,8 @@ void write_run_outputs(const std::string& run_dir, const TrainConfig& cfg, const
              {"best step", std::to_string(result.best_step)},
              {"finished", now_text()}};
   r.config_toml = to_toml(cfg);
-  r.data_summary = data::inspect(d.table, d.pre.target());
+  r.data_summary = d.pre.is_image() ? image_data_summary(d) : data::inspect(d.table, d.pre.target());
+  r.tables = std::move(tables);
   r.final_metrics = result.final_metrics;
   r.plots = plots;
   write_report(in_dir(run_dir, "report.html"), r);
@@ -232,8 +284,8 @@ LoadedRun load_run(const std::string& run_dir) {
               nullptr,
               "",
               0};
-  r.model = models::build_tabular_model(model_from_json(run["model"]), run["in_features"].as_int(),
-                                        run["out_features"].as_int());
+  r.model = models::build_model(model_from_toml(run["model"].as_string(), run_json),
+                                r.pre.input_shape(), run["out_features"].as_int());
   const std::string ckpt = in_dir(run_dir, "checkpoints");
   r.checkpoint = has_checkpoint(ckpt, "best") ? "best" : "last";
   Checkpoint c = load_checkpoint(ckpt, r.checkpoint);

@@ -7,7 +7,9 @@
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/nn/containers.h"
+#include "ember/nn/conv.h"
 #include "ember/nn/layers.h"
+#include "ember/nn/pooling.h"
 #include "ember/ops/creation.h"
 
 namespace ember::train {
@@ -17,7 +19,7 @@ namespace {
 const std::set<std::string> kElementwise = {"ReLU",    "LeakyReLU", "ELU",  "GELU",
                                             "SiLU",    "Sigmoid",   "Tanh", "Softplus",
                                             "Softmax", "LogSoftmax"};
-const std::set<std::string> kNorms = {"BatchNorm1d", "LayerNorm"};
+const std::set<std::string> kNorms = {"BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"};
 
 // The leaves in forward order: Sequentials are opened, everything else is one leaf.
 void collect_leaves(const std::string& prefix, nn::Module& m,
@@ -30,6 +32,10 @@ void collect_leaves(const std::string& prefix, nn::Module& m,
   out.emplace_back(prefix.empty() ? m.type_name() : prefix, &m);
 }
 
+int64_t window(const Shape& kernel) {
+  return kernel.size() == 1 ? kernel[0] * kernel[0] : kernel[0] * kernel[1];
+}
+
 // Forward FLOPs per sample of module m producing `out` (per-sample elements out_elems).
 int64_t layer_flops(nn::Module& m, int64_t out_elems) {
   if (auto* lin = dynamic_cast<nn::Linear*>(&m)) {
@@ -38,6 +44,24 @@ int64_t layer_flops(nn::Module& m, int64_t out_elems) {
     const int64_t per_row =
         2 * lin->in_features * lin->out_features + (lin->bias.defined() ? lin->out_features : 0);
     return rows * per_row;
+  }
+  if (auto* conv = dynamic_cast<nn::Conv2d*>(&m)) {
+    // each output element: a dot product over (in / groups) x kH x kW inputs, plus the bias
+    const int64_t k = conv->weight.numel() / conv->out_channels;
+    return out_elems * (2 * k + (conv->bias.defined() ? 1 : 0));
+  }
+  if (auto* pool = dynamic_cast<nn::MaxPool2d*>(&m))
+    return out_elems * window(pool->kernel_size);  // compares
+  if (auto* pool = dynamic_cast<nn::AvgPool2d*>(&m)) return out_elems * window(pool->kernel_size);
+  if (m.type_name() == "AdaptiveAvgPool2d") return out_elems;  // about one add per input
+  if (m.type_name() == "BasicBlock") {
+    // Every layer inside a basic block (convolutions, norms, the 1x1 downsample) outputs the
+    // block's shape; add its two ReLUs and the residual sum.
+    int64_t total = 3 * out_elems;
+    for (const auto& [name, child] : m.named_modules())
+      if (child.get() != &m && dynamic_cast<nn::Sequential*>(child.get()) == nullptr)
+        total += layer_flops(*child, out_elems);
+    return total;
   }
   if (kElementwise.count(m.type_name())) return out_elems;
   if (kNorms.count(m.type_name())) return 5 * out_elems;

@@ -10,7 +10,7 @@
 #include "ember/core/generator.h"
 #include "ember/data/loader.h"
 #include "ember/io/file.h"
-#include "ember/models/tabular.h"
+#include "ember/models/vision.h"
 #include "ember/optim/clip_grad.h"
 #include "ember/train/checkpoint.h"
 #include "ember/train/factory.h"
@@ -138,10 +138,17 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   PreparedData data = prepare_data(cfg);
   const std::string loss_name = resolve_loss(cfg, data.pre.task(), data.pre.num_classes());
   manual_seed(static_cast<uint64_t>(tc.seed));
-  auto model = models::build_tabular_model(cfg.model, data.pre.num_features(),
-                                           output_size(loss_name, data.pre));
-  data::DataLoader loader(data.train.x, data.train.y, tc.batch_size, tc.shuffle, tc.drop_last,
-                          static_cast<uint64_t>(tc.seed), static_cast<int>(tc.prefetch));
+  auto model = models::build_model(cfg.model, data.pre.input_shape(),
+                                   output_size(loss_name, data.pre));
+  data::DataLoaderOptions lo;
+  lo.batch_size = tc.batch_size;
+  lo.shuffle = tc.shuffle;
+  lo.drop_last = tc.drop_last;
+  lo.seed = static_cast<uint64_t>(tc.seed);
+  lo.prefetch = static_cast<int>(tc.prefetch);
+  lo.transform = data.augment;
+  lo.num_workers = static_cast<int>(tc.workers);
+  data::DataLoader loader(data.train.x, data.train.y, lo);
   EMBER_CHECK_T(ConfigError, loader.batches_per_epoch() > 0, cfg.source,
                 ": training.batch_size = ", tc.batch_size, " with drop_last leaves no batch for ",
                 loader.size(), " training rows");
@@ -297,6 +304,10 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       else if (every > 0 && st.epoch % every == 0)
         save(/*force=*/false);
     } else if (interrupted() || done()) {
+      // A run that ends mid-epoch (training.steps) still gets its final evaluation.
+      const std::vector<double> evaluated = st.history.steps();
+      const bool fresh = !evaluated.empty() && evaluated.back() == static_cast<double>(st.step);
+      if (done() && !fresh) evaluate_now();
       save(/*force=*/true);
     }
   }

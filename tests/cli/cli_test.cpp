@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -183,4 +185,136 @@ TEST(Cli, ResumeAfterKillMatchesTheUninterruptedRun) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(slurp(full / "metrics.json"), slurp(killed / "metrics.json"));
   EXPECT_EQ(slurp(full / "metrics.csv"), slurp(killed / "metrics.csv"));
+}
+
+namespace {
+
+// A gray 8-bit PNG of width x height with pixel (x, y) = pixel(x, y): zlib "stored" blocks, so no
+// compressor is needed (the test does not link ember).
+uint32_t crc32(const std::string& bytes) {
+  uint32_t c = 0xffffffffu;
+  for (unsigned char b : bytes) {
+    c ^= b;
+    for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+  }
+  return c ^ 0xffffffffu;
+}
+
+std::string be32(uint32_t v) {
+  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+          static_cast<char>(v)};
+}
+
+std::string gray_png(int width, int height, unsigned char (*pixel)(int, int)) {
+  std::string raw;
+  for (int y = 0; y < height; ++y) {
+    raw += '\0';  // filter: none
+    for (int x = 0; x < width; ++x) raw += static_cast<char>(pixel(x, y));
+  }
+  uint32_t a = 1, b = 0;  // adler32
+  for (unsigned char c : raw) a = (a + c) % 65521, b = (b + a) % 65521;
+  std::string z = "\x78\x01";
+  for (size_t off = 0; off < raw.size(); off += 65535) {
+    const size_t n = std::min<size_t>(65535, raw.size() - off);
+    z += static_cast<char>(off + n == raw.size() ? 1 : 0);
+    z += {static_cast<char>(n & 0xff), static_cast<char>(n >> 8), static_cast<char>(~n & 0xff),
+          static_cast<char>((~n >> 8) & 0xff)};
+    z += raw.substr(off, n);
+  }
+  z += be32((b << 16) | a);
+  auto chunk = [](const std::string& type, const std::string& data) {
+    return be32(static_cast<uint32_t>(data.size())) + type + data + be32(crc32(type + data));
+  };
+  const std::string ihdr = be32(static_cast<uint32_t>(width)) +
+                           be32(static_cast<uint32_t>(height)) + std::string("\x08\0\0\0\0", 5);
+  return "\x89PNG\r\n\x1a\n" + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", "");
+}
+
+// A bright trouser-like shape on black: two legs.
+unsigned char legs(int x, int y) {
+  return (y >= 3 && y < 26 && ((x >= 8 && x < 13) || (x >= 15 && x < 20))) ? 220 : 0;
+}
+
+}  // namespace
+
+// Fashion-MNIST end to end, kept small (30 steps): summary, train, predict on a PNG with its
+// errors, explain into the report.
+TEST(Cli, ImageRunSummaryTrainPredictExplain) {
+  const std::string data = kSource + "/data/fashion-mnist";
+  if (!fs::exists(data + "/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << data << " is missing (scripts/get-data.sh fashion-mnist)";
+  const std::string set_data = " --set data.path=" + data;
+  const Result s = ember("summary " + kSource + "/examples/fmnist_resnet.toml" + set_data);
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_NE(s.out.find("Total params: 308,074"), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("BasicBlock"), std::string::npos) << s.out;
+
+  const fs::path run = kTmp / "fmnist_run";
+  fs::remove_all(run);
+  // val_every: 30 steps end before the first epoch, so evaluate (and report) at step 30.
+  const Result t =
+      ember("train " + kSource + "/examples/fmnist_cnn.toml" + set_data +
+            " --set training.steps=30 --set training.val_every=30 -q --out " + run.string());
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("test_accuracy"), std::string::npos) << t.out;
+  ASSERT_TRUE(fs::exists(run / "report.html"));
+
+  const fs::path png = kTmp / "legs.png";
+  std::ofstream(png, std::ios::binary) << gray_png(28, 28, legs);
+  const Result p = ember("predict " + run.string() + " " + png.string());
+  ASSERT_EQ(p.code, 0) << p.err;
+  // "legs.png:" then 5 lines "  k. <class> <probability>", most likely first.
+  std::istringstream lines(p.out);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line, png.string() + ":");
+  const std::vector<std::string> classes = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                            "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                            "Bag",         "Ankle boot"};
+  double total = 0, previous = 1;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    std::istringstream fields(line);
+    std::string rank, word, name;
+    fields >> rank;
+    EXPECT_EQ(rank, std::to_string(n) + ".") << line;
+    std::vector<std::string> words;
+    while (fields >> word) words.push_back(word);
+    ASSERT_GE(words.size(), 2u) << line;
+    const double prob = std::stod(words.back());
+    words.pop_back();
+    for (const auto& w : words) name += (name.empty() ? "" : " ") + w;
+    EXPECT_NE(std::find(classes.begin(), classes.end(), name), classes.end()) << line;
+    EXPECT_GE(prob, 0.0);
+    EXPECT_LE(prob, previous + 1e-12) << "sorted, most likely first: " << p.out;
+    previous = prob;
+    total += prob;
+  }
+  EXPECT_EQ(n, 5) << p.out;
+  EXPECT_LE(total, 1.0 + 5e-4) << p.out;  // five 4-digit probabilities of ten
+  EXPECT_GT(total, 0.2) << p.out;
+
+  // Images of another size, and files that are not images.
+  const fs::path big = kTmp / "big.png";
+  std::ofstream(big, std::ios::binary) << gray_png(32, 32, legs);
+  expect_failure(ember("predict " + run.string() + " " + big.string()), 2,
+                 {"big.png", "1x28x28", "1x32x32"});
+  const fs::path corrupt = kTmp / "corrupt.png";
+  std::ofstream(corrupt, std::ios::binary) << gray_png(28, 28, legs).substr(0, 60);
+  expect_failure(ember("predict " + run.string() + " " + corrupt.string()), 2, {"corrupt.png"});
+
+  // explain --index 3: the figure, and an Explanations section in the report.
+  const fs::path figure = kTmp / "explain3.png";
+  const Result e = ember("explain " + run.string() + " --index 3 --steps 32 -o " + figure.string());
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("integrated gradients"), std::string::npos) << e.out;
+  ASSERT_TRUE(fs::exists(figure));
+  EXPECT_EQ(slurp(figure).substr(0, 8), "\x89PNG\r\n\x1a\n");
+  const std::string report = slurp(run / "report.html");
+  EXPECT_NE(report.find("<h2>Explanations</h2>"), std::string::npos);
+  EXPECT_NE(report.find("test-3: explaining"), std::string::npos);
+  expect_failure(ember("explain " + run.string() + " --index 3 --input " + png.string()), 2,
+                 {"--input", "--index"});
+  expect_failure(ember("explain " + run.string() + " --index 10000"), 2, {"10000", "out of range"});
 }

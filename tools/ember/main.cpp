@@ -1,4 +1,4 @@
-// The `ember` command: train, eval, predict, inspect and summary over TOML configs and CSV data.
+// The `ember` command: train, eval, predict, explain, inspect and summary over TOML configs.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -6,6 +6,8 @@
 #include <iostream>
 
 #include "ember/ember.h"
+#include "ember/models/vision.h"
+#include "image_commands.h"
 
 namespace fs = std::filesystem;
 using namespace ember;
@@ -63,7 +65,13 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
   train::LoadedRun run = train::load_run(run_dir);
   train::SplitData split;
   std::string what;
-  if (!data_path.empty()) {
+  if (run.pre.is_image()) {
+    EMBER_CHECK_T(ConfigError, data_path.empty(), "eval --data ", data_path,
+                  ": image runs are evaluated on their dataset's test split; drop --data");
+    const train::TrainConfig cfg = train::load_run_config(run_dir);
+    split = train::prepare_image_data(cfg).test;
+    what = "the test split of " + cfg.data.path;
+  } else if (!data_path.empty()) {
     data::CsvOptions csv;
     csv.categorical = run.pre.categorical_columns();
     const data::Table t = data::read_csv(data_path, csv);
@@ -111,8 +119,10 @@ std::string number(double v) {
   return buf;
 }
 
-int run_predict(const std::string& run_dir, const std::string& input, const std::string& output) {
+int run_predict(const std::string& run_dir, const std::string& input, const std::string& output,
+                int64_t top_k) {
   train::LoadedRun run = train::load_run(run_dir);
+  if (run.pre.is_image()) return cli::predict_image(run_dir, input, top_k);
   data::CsvOptions csv;
   csv.categorical = run.pre.categorical_columns();
   const data::Table t = data::read_csv(input, csv);
@@ -184,9 +194,9 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
   const std::string loss = train::resolve_loss(cfg, d.pre.task(), d.pre.num_classes());
   manual_seed(static_cast<uint64_t>(cfg.training.seed));
   auto model =
-      models::build_tabular_model(cfg.model, d.pre.num_features(), train::output_size(loss, d.pre));
+      models::build_model(cfg.model, d.pre.input_shape(), train::output_size(loss, d.pre));
   const train::ModelSummary s = train::summarize(
-      *model, {d.pre.num_features()}, batch_size > 0 ? batch_size : cfg.training.batch_size,
+      *model, d.pre.input_shape(), batch_size > 0 ? batch_size : cfg.training.batch_size,
       cfg.optimizer.name, cfg.optimizer.momentum);
   if (as_json)
     std::printf("%s\n", train::summary_to_json(s).dump(2).c_str());
@@ -198,7 +208,8 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Ember: train, evaluate and use neural networks on tabular data from TOML configs.",
+  CLI::App app{"Ember: train, evaluate, explain and use neural networks on tabular data and images "
+               "from TOML configs.",
                "ember"};
   app.set_version_flag("--version", "ember 0.1.0");
   app.require_subcommand(1);
@@ -208,6 +219,8 @@ int main(int argc, char** argv) {
       "  ember train examples/iris.toml --set optimizer.lr=0.01\n"
       "  ember eval runs/iris\n"
       "  ember predict runs/iris new_flowers.csv -o predictions.csv\n"
+      "  ember train examples/fmnist_cnn.toml && ember predict runs/fmnist_cnn shoe.png\n"
+      "  ember explain runs/fmnist_cnn --index 12\n"
       "Exit codes: 0 ok, 1 failure while running, 2 bad usage, config or data.");
 
   TrainArgs ta;
@@ -240,11 +253,35 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--data", data_path, "CSV with the target column (default: the test split)");
   eval_cmd->add_flag("--json", as_json, "Print the metrics as JSON");
 
+  int64_t top_k = 5;
   CLI::App* predict_cmd = app.add_subcommand(
-      "predict", "Predict every row of INPUT.csv with a trained run (same columns as training)");
+      "predict",
+      "Predict every row of INPUT.csv (same columns as training), or the class of an image "
+      "(PNG/JPEG of the training images' size) with its top-k probabilities");
   predict_cmd->add_option("run_dir", run_dir, "Run directory written by ember train")->required();
-  predict_cmd->add_option("input", input, "CSV with the feature columns")->required();
-  predict_cmd->add_option("-o,--output", output, "Output CSV (default: stdout)");
+  predict_cmd->add_option("input", input, "CSV with the feature columns, or an image file")
+      ->required();
+  predict_cmd->add_option("-o,--output", output, "Output CSV (default: stdout; tables only)");
+  predict_cmd->add_option("--top", top_k, "Classes to list for an image (default 5)")
+      ->check(CLI::PositiveNumber);
+
+  cli::ExplainArgs ea;
+  CLI::App* explain_cmd = app.add_subcommand(
+      "explain",
+      "Attribution maps of an image classifier's prediction: saliency (gradient x input) and "
+      "integrated gradients from a black baseline, overlaid on the image (PNG, added to the "
+      "run's report.html)");
+  explain_cmd->add_option("run_dir", ea.run_dir, "Run directory of an image classifier")
+      ->required();
+  explain_cmd->add_option("--input", ea.input, "Image file to explain")->check(CLI::ExistingFile);
+  explain_cmd->add_option("--index", ea.index, "Or: index of a test-set image")
+      ->check(CLI::NonNegativeNumber);
+  explain_cmd->add_option("--target", ea.target, "Class index to explain (default: predicted)")
+      ->check(CLI::NonNegativeNumber);
+  explain_cmd->add_option("--steps", ea.steps, "Integrated-gradients steps (default 64)")
+      ->check(CLI::PositiveNumber);
+  explain_cmd->add_option("-o,--output", ea.out,
+                          "Output PNG (default: RUN_DIR/explain/<image name>.png)");
 
   CLI::App* inspect_cmd =
       app.add_subcommand("inspect",
@@ -270,8 +307,8 @@ int main(int argc, char** argv) {
     for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
     if (!known) {
       std::fprintf(stderr,
-                   "ember: unknown command '%s'; commands: train, eval, predict, inspect, "
-                   "summary (see ember --help)\n",
+                   "ember: unknown command '%s'; commands: train, eval, predict, explain, "
+                   "inspect, summary (see ember --help)\n",
                    first.c_str());
       return kBadInput;
     }
@@ -293,7 +330,8 @@ int main(int argc, char** argv) {
   try {
     if (command == "train") return run_train(ta);
     if (command == "eval") return run_eval(run_dir, data_path, as_json);
-    if (command == "predict") return run_predict(run_dir, input, output);
+    if (command == "predict") return run_predict(run_dir, input, output, top_k);
+    if (command == "explain") return cli::explain(ea);
     if (command == "inspect") return run_inspect(csv_path, target, delimiter, as_json);
     if (command == "summary") return run_summary(config, overrides, batch_size, as_json);
   } catch (const train::RunError& e) {

@@ -35,6 +35,14 @@ struct PreprocessOptions {
 
 enum class Task { Regression, Classification };
 
+/// Image data: the per-sample shape and how pixels are normalized (see Preprocessor::for_images).
+struct ImageSpec {
+  int64_t channels = 0, height = 0, width = 0;
+  double scale = 1;               ///< raw value * scale gives pixels in [0, 1]
+  std::vector<double> mean, std;  ///< per channel: x' = (raw * scale - mean) / std
+  bool operator==(const ImageSpec&) const = default;
+};
+
 /// Turns table columns into model tensors.
 ///
 /// fit computes every statistic from the training rows, ignoring missing values: the fill value
@@ -47,6 +55,23 @@ class Preprocessor {
   /// A target listed among the features, or bad option strings, is a ConfigError.
   Preprocessor(PreprocessOptions opts, std::vector<std::string> features, std::string target,
                Task task);
+
+  /// An image classifier's preprocessor: images of any shape scaled by `scale` into [0, 1], then
+  /// per channel normalize = standard (mean 0, std 1 over the training pixels) | minmax, none
+  /// (kept in [0, 1]) | minmax_sym ([-1, 1]). class_names in label order (not sorted).
+  static Preprocessor for_images(PreprocessOptions opts, std::vector<std::string> class_names);
+  /// Image mode: fits the per-channel statistics on raw training images (N, C, H, W).
+  void fit_images(const Tensor& images, double scale);
+  /// Image mode: raw images (N, C, H, W) of the fitted shape -> normalized float32 (a ShapeError
+  /// names the expected and actual shapes).
+  Tensor transform_images(const Tensor& images) const;
+  /// Image mode: pixels in [0, 1] (N, C, H, W) -> normalized, and back.
+  Tensor normalize_pixels(const Tensor& pixels) const;
+  Tensor denormalize_pixels(const Tensor& x) const;
+  bool is_image() const { return image_mode_; }
+  const ImageSpec& image() const { return image_; }
+  /// Per-sample model input shape: (C, H, W) for images, (F) for tables.
+  std::vector<int64_t> input_shape() const;
 
   /// Fits on the training table. Unknown columns: the ConfigError of Table::column. Regression
   /// needs a numeric target (ConfigError); a numeric feature or target without any value in the
@@ -118,6 +143,11 @@ class Preprocessor {
   std::vector<std::string> classes_;  // class names, sorted
   std::vector<double> class_values_;  // numeric classification target: the sorted values
   double target_mean_ = 0, target_std_ = 1;
+  bool image_mode_ = false;
+  ImageSpec image_;
+  json::Value image_to_json() const;
+  static Preprocessor image_from_json(const json::Value& value);
+  void check_image(const char* what, bool want) const;
 };
 
 }  // namespace ember::data

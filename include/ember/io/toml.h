@@ -45,6 +45,9 @@ class TomlTable {
 
   /// A sub-table (an empty one when absent; "expected a table" when key holds something else).
   TomlTable table(const std::string& key);
+  /// The tables of an array of tables ([[key]] blocks, or key = [{...}, {...}]); empty when absent.
+  /// Each is named "key[i]" in errors; call finish() on each.
+  std::vector<TomlTable> tables(const std::string& key);
 
   /// The value of key, or fallback when absent. Numbers accept integers; integers reject floats.
   /// allowed (when not empty) lists the only accepted strings; range applies to each number.

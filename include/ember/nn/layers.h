@@ -71,6 +71,16 @@ class Dropout : public Module {
   double p;
 };
 
+/// Zeroes whole channels of x: (N, C, H, W) or (C, H, W) with probability p in training and
+/// scales the kept ones by 1/(1-p) (torch.nn.Dropout2d); the identity in eval mode.
+class Dropout2d : public Module {
+ public:
+  explicit Dropout2d(double p = 0.5);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  double p;
+};
+
 /// Returns its input.
 class Identity : public Module {
  public:

@@ -25,6 +25,11 @@
   X(matmul) X(mm) X(bmm) X(dot) X(linear) X(lstsq)                                             \
   /* neural-network primitives */                                                              \
   X(softmax) X(log_softmax) X(dropout)                                                         \
+  /* vision: convolution (ops/conv.h) */                                                       \
+  X(conv2d) X(conv_transpose2d)                                                                \
+  /* vision: pooling, normalization, resampling (ops/vision.h) */                              \
+  X(max_pool2d) X(max_pool2d_with_indices) X(avg_pool2d) X(adaptive_avg_pool2d) X(batch_norm)  \
+  X(group_norm) X(interpolate) X(pad)                                                          \
   /* shape: views */                                                                           \
   X(reshape) X(view) X(permute) X(transpose) X(squeeze) X(squeeze_dim) X(unsqueeze) X(expand)  \
   X(narrow) X(slice) X(select) X(flatten) X(unflatten) X(contiguous)                           \

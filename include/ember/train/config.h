@@ -9,9 +9,20 @@ namespace ember::train {
 
 /// [data]: where the examples come from and how they are split.
 struct DataConfig {
-  /// CSV file. A relative path is tried against the current directory, then against the
-  /// config file's directory; load_train_config stores the absolute path it found.
+  /// csv | fashion_mnist | mnist | image_folder. fashion_mnist and mnist read the four IDX files
+  /// (train/t10k images and labels, plain or .gz) of the directory `path` and keep the official
+  /// test set; validation is carved from the training set (val_fraction). image_folder reads one
+  /// subdirectory of images per class and splits them with `split`.
+  std::string format = "csv";
+  /// CSV file, or the dataset's directory for the image formats. A relative path is tried against
+  /// the current directory, then against the config file's directory; load_train_config stores
+  /// the absolute path it found.
   std::string path;
+  double val_fraction = 0.1;  ///< fashion_mnist, mnist: share of the training set held out, [0, 1)
+  /// image_folder: [height, width] every image is resized to (bilinear); empty keeps the size of
+  /// the first image (all must then share it).
+  std::vector<int64_t> image_size = {};
+  int64_t channels = 0;  ///< image_folder: 0 (as stored), 1 (gray), 3 (RGB)
   std::string target;                 ///< target column (required unless synthetic)
   std::vector<std::string> features;  ///< empty: all columns but target
   /// auto | classification | regression. auto: a categorical target, or an integer target with
@@ -46,15 +57,57 @@ struct PreprocessConfig {
   bool operator==(const PreprocessConfig&) const = default;
 };
 
-/// [model]: a tabular model (see models::build_tabular_model).
+/// One [[model.layers]] entry of a sequential model. Input sizes are inferred from the data
+/// (like Keras), so a layer names only what it outputs. Only the keys of its type are accepted.
+struct LayerConfig {
+  /// conv2d | linear | flatten | max_pool2d | avg_pool2d | adaptive_avg_pool2d | batch_norm
+  /// (BatchNorm1d or 2d by the input's rank) | dropout | dropout2d | an activation
+  /// (relu, tanh, sigmoid, gelu, leaky_relu, silu, elu)
+  std::string type;
+  int64_t out_channels = 0;  ///< conv2d, >= 1
+  int64_t out_features = 0;  ///< linear, >= 1
+  int64_t kernel_size = 3;   ///< conv2d, max_pool2d, avg_pool2d; >= 1
+  int64_t stride = 0;        ///< conv2d (0 = 1), pools (0 = kernel_size)
+  int64_t padding = 0;       ///< conv2d, pools; >= 0
+  int64_t output_size = 1;   ///< adaptive_avg_pool2d: square output side
+  double p = 0.5;            ///< dropout, dropout2d: in [0, 1)
+  bool bias = true;          ///< conv2d, linear
+  bool operator==(const LayerConfig&) const = default;
+};
+
+/// [model]: a tabular model (see models::build_tabular_model), an explicit layer stack or a
+/// ResNet (see models::build_model).
 struct ModelConfig {
-  /// linear (regression: one Linear) | logistic (one Linear + softmax/cross-entropy) | mlp
+  /// linear (regression: one Linear) | logistic (one Linear + softmax/cross-entropy) | mlp |
+  /// sequential (the [[model.layers]] list) | resnet (channels, blocks). Image inputs are
+  /// flattened first for linear, logistic and mlp.
   std::string type = "mlp";
+  std::vector<LayerConfig> layers = {};              ///< sequential
+  std::vector<int64_t> channels = {32, 64, 128};     ///< resnet: channels of each stage
+  std::vector<int64_t> blocks = {1, 1, 1};           ///< resnet: basic blocks per stage
   std::vector<int64_t> hidden = {64};  ///< mlp hidden sizes, each >= 1
   std::string activation = "relu";     ///< relu | tanh | sigmoid | gelu | leaky_relu | silu | elu
   double dropout = 0.0;                ///< in [0, 1)
   std::string norm = "none";           ///< none | batch | layer
   bool operator==(const ModelConfig&) const = default;
+};
+
+/// One [[augment]] entry: a random transform applied to each training image on the loader's
+/// worker threads (never at evaluation), in the order listed. Only the keys of its type are
+/// accepted. Fill values are pixel intensities in [0, 1] (0 = black), before normalization.
+struct AugmentConfig {
+  /// rotation (degrees, fill) | translation (translate, fill) | resized_crop (scale, ratio) |
+  /// crop (padding, fill) | horizontal_flip (p) | erasing (p, scale, ratio, value)
+  std::string type;
+  double degrees = 10;                      ///< rotation: uniform in [-degrees, degrees]
+  std::vector<double> translate = {0.1, 0.1};  ///< translation: max shift, fraction of W and H
+  std::vector<double> scale = {0.08, 1.0};  ///< resized_crop, erasing: area fraction range
+  std::vector<double> ratio = {};           ///< aspect range; empty: 3/4..4/3 (crop), 0.3..3.3
+  int64_t padding = 4;                      ///< crop: pad each side, then crop back
+  double p = 0.5;                           ///< horizontal_flip, erasing: probability
+  double fill = 0;                          ///< rotation, translation, crop: pixel value
+  double value = 0;                         ///< erasing: pixel value
+  bool operator==(const AugmentConfig&) const = default;
 };
 
 /// [optimizer] (see train::make_optimizer for which fields each optimizer uses).
@@ -101,6 +154,7 @@ struct TrainingConfig {
   bool shuffle = true;
   bool drop_last = false;
   int64_t prefetch = 4;   ///< batches prepared ahead on a background thread; 0 = none
+  int64_t workers = 1;    ///< loader threads running [[augment]], >= 1
   int64_t log_every = 0;  ///< plain-line progress every N steps; 0 = auto
   bool operator==(const TrainingConfig&) const = default;
 };
@@ -123,18 +177,24 @@ struct TrainConfig {
   ScheduleConfig schedule;
   TrainingConfig training;
   OutputConfig output;
+  std::vector<AugmentConfig> augment;  ///< [[augment]] entries, in order
   std::string source;  ///< the config file's path
   bool operator==(const TrainConfig&) const = default;
 };
+
+/// True for the image formats (fashion_mnist, mnist, image_folder).
+bool is_image_format(const std::string& format);
 
 /// The names each choice accepts, in the order shown in error messages.
 extern const std::vector<std::string> kOptimizerNames;  ///< sgd, adam, adamw, rmsprop, adagrad
 extern const std::vector<std::string> kScheduleNames;   ///< none, step, ..., plateau
 extern const std::vector<std::string> kActivationNames;
+extern const std::vector<std::string> kLayerNames;    ///< conv2d, linear, ... and activations
+extern const std::vector<std::string> kAugmentNames;  ///< rotation, translation, ...
 extern const std::vector<std::string> kMonitorNames;  ///< train_loss, val_loss, val_accuracy, ...
 
 /// Reads and validates a TOML config (sections [data] [preprocessing] [model] [optimizer]
-/// [schedule] [training] [output]; only [data] is required), after applying overrides
+/// [schedule] [training] [output] and [[augment]] entries; only [data] is required), after applying overrides
 /// ("optimizer.lr=0.01", as given to --set). Every problem is an ember::ConfigError that names the
 /// location, the dotted key, the value and what is allowed:
 ///   cfg.toml:7:4: optimizer.lr = -0.1: must be > 0
@@ -145,6 +205,11 @@ extern const std::vector<std::string> kMonitorNames;  ///< train_loss, val_loss,
 /// "runs/<config file stem>".
 TrainConfig load_train_config(const std::string& path,
                               const std::vector<std::string>& overrides = {});
+
+/// The [model] section alone as TOML, and back (the run directory's record of the architecture,
+/// so a run loads without its data). source names the text in errors.
+std::string model_to_toml(const ModelConfig& model);
+ModelConfig model_from_toml(const std::string& text, const std::string& source);
 
 /// The fully resolved config as TOML: every section and every key, in schema order. Loading the
 /// text again (from a file) gives the same struct, apart from `source`.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ember/data/csv.h"
+#include "ember/data/transforms.h"
 #include "ember/data/preprocess.h"
 #include "ember/data/split.h"
 #include "ember/nn/module.h"
@@ -23,10 +24,12 @@ struct SplitData {
 
 /// A config's data, read (or generated), split and preprocessed.
 struct PreparedData {
-  data::Table table;
+  data::Table table;  ///< tabular data; for images only its source (the dataset's path) is set
   data::SplitIndices split;
   data::Preprocessor pre;
   SplitData train, val, test;
+  /// Images: the [[augment]] transforms for training samples (null without augmentation).
+  std::shared_ptr<const data::Transform> augment;
 };
 
 /// Reads data.path (or generates data.synthetic) into a table.
@@ -40,8 +43,17 @@ data::SplitIndices split_table(const TrainConfig& cfg, const data::Table& table,
 SplitData transform_split(const data::Preprocessor& pre, const data::Table& table,
                           const std::vector<int64_t>& rows, bool training);
 /// Reads, splits (seeded, stratified for classification when asked) and fits the preprocessor on
-/// the training split; then transforms every split.
+/// the training split; then transforms every split. Image formats go to prepare_image_data.
 PreparedData prepare_data(const TrainConfig& cfg);
+/// Image datasets (fashion_mnist, mnist, image_folder): raw images, the official test set or a
+/// seeded stratified split, a Preprocessor::for_images fitted on the training images, and the
+/// [[augment]] transforms (see make_augment).
+PreparedData prepare_image_data(const TrainConfig& cfg);
+/// The [[augment]] list as one transform on normalized samples: it maps a sample back to [0, 1]
+/// pixels, applies the augmentations in order (so fill values are pixel intensities), and
+/// normalizes again. Null when the list is empty.
+std::shared_ptr<const data::Transform> make_augment(const std::vector<AugmentConfig>& augment,
+                                                    const data::Preprocessor& pre);
 
 /// The loss for training.loss = "auto": cross_entropy for classification, mse for regression.
 /// ConfigError when the loss does not fit the task (e.g. mse for classification).

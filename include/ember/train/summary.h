@@ -22,7 +22,10 @@ struct LayerRow {
 /// Note [Summary conventions]: FLOPs count one multiply and one add as two. Per sample, forward:
 ///   Linear: (2 in + 1) out per output row (2 in out without bias); an (L, in) input has L rows
 ///   activations (ReLU, GELU, Tanh, Softmax, ...): 1 per output element
-///   BatchNorm1d, LayerNorm: 5 per output element
+///   Conv2d: (2 (in / groups) kH kW + 1) per output element (no + 1 without bias)
+///   MaxPool2d, AvgPool2d: kH kW per output element; AdaptiveAvgPool2d: 1 per output element
+///   BasicBlock: its convolutions and norms (all of the block's output shape), 2 ReLUs and the sum
+///   BatchNorm1d/2d, LayerNorm, GroupNorm: 5 per output element
 ///   Dropout, Identity, Flatten, Embedding and unknown modules: 0.
 /// Memory, in bytes of the actual dtypes: parameters; gradients (trainable parameters); optimizer
 /// state = trainable bytes times 2 (adam, adamw), 1 (sgd with momentum, rmsprop, adagrad), 2

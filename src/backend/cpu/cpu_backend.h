@@ -52,6 +52,34 @@ class CpuBackend final : public backend::Backend {
                     bool maximize) override;
   void adagrad_step(const Tensor& param, const Tensor& grad, const Tensor& sum, double clr,
                     double weight_decay, double eps, bool maximize) override;
+
+  // ---- convolution (cpu_conv.cpp) ----
+  void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                      const ConvParams& p) override;
+  void conv2d_backward_input(const Tensor& gy, const Tensor& w, const Tensor& gx,
+                             const ConvParams& p) override;
+  void conv2d_backward_weight(const Tensor& gy, const Tensor& x, const Tensor& gw,
+                              const ConvParams& p) override;
+
+  // ---- pooling, normalization, resampling (cpu_pool.cpp, cpu_norm.cpp, cpu_resample.cpp) ----
+  void max_pool2d(const Tensor& x, const Window2d& w, const Tensor& out,
+                  const Tensor& indices) override;
+  void max_pool2d_backward(const Tensor& grad_out, const Tensor& indices,
+                           const Tensor& grad_in) override;
+  void avg_pool2d(const Tensor& x, const Window2d& w, bool count_include_pad, int64_t divisor,
+                  const Tensor& out) override;
+  void avg_pool2d_backward(const Tensor& grad_out, const Window2d& w, bool count_include_pad,
+                           int64_t divisor, const Tensor& grad_in) override;
+  void adaptive_avg_pool2d(const Tensor& x, const Tensor& out) override;
+  void adaptive_avg_pool2d_backward(const Tensor& grad_out, const Tensor& grad_in) override;
+  void batch_norm_stats(const Tensor& x, const Tensor& mean, const Tensor& var) override;
+  void batch_norm_forward(const Tensor& x, const Tensor& mean, const Tensor& var,
+                          const Tensor& weight, const Tensor& bias, double eps,
+                          const Tensor& out) override;
+  void batch_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& mean,
+                           const Tensor& var, const Tensor& weight, double eps, bool training,
+                           const Tensor& grad_x, const Tensor& grad_weight,
+                           const Tensor& grad_bias) override;
 };
 
 }  // namespace ember::cpu
