@@ -29,8 +29,26 @@ namespace ember::cpu {
 //   conv1 1->32 28x28:  fwd 0.63 vs 7.5; fwd+bwd(w,b) 2.2 vs 4.2; fwd+bwd(x,w,b) 2.6 vs 11.8
 //   conv2 32->64 14x14: fwd 6.2-6.6 vs 4.4-5.3 (70-75 vs 87-104 GFLOP/s);
 //                       fwd+bwd(x,w,b) 19.7-21.6 vs 16.1-16.4
-// Chunk sizes 1, 2, 4, 8 measured within noise of each other on conv2. conv2 is still ~0.75x of
-// libtorch: NOT yet at the GEMM-speed target; Winograd F(2x2,3x3) and oneDNN were not tried yet.
+// Chunk sizes 1, 2, 4, 8 measured within noise of each other on conv2.
+//
+// Winograd F(2x2, 3x3): float32 3x3 stride-1 dilation-1 single-group convs with padding <= 2 and
+// >= kWinogradMinChannels channels each way take this path in the forward and in the input
+// gradient (a stride-1 conv of gy with the 180-degree rotated, in/out-swapped kernel, padding
+// 2 - P). U = G g G^T per (oc, c) (16 values); per chunk of about kWinogradTiles tiles (whole
+// images): V = B^T d B per (tile, c) into (16, C, T), 16 GEMMs M[e] (OC, T) = U[e] (OC, C) @
+// V[e] (C, T), then Y = A^T M A (+ bias) written straight into y (edge tiles read a zero-padded
+// patch and are cropped). Chunks split across threads as above. 2.25x fewer multiplies than
+// im2col; float64, other shapes and the weight gradient keep im2col. The kernel and output
+// transforms sum in double (the float32 error is ~2x im2col's, from the larger GEMM results
+// that the output transform partly cancels); see the op-table rows conv2d winograd_*.
+// Measured (2 shared cores, load ~4-5; 3 interleaved runs each of the old build and this one;
+// libtorch/Ember ratio, median [range]):
+//   conv_bench conv2 fwd:            0.68x [0.68-0.69] -> 1.13x [1.06-1.15] (6.8 -> 4.4 ms)
+//   conv_bench conv2 fwd+bwd(x,w,b): 0.78x [0.77-0.89] -> 1.02x [0.96-1.04]
+//   ember_bench cnn_train_step_b64:  1.46x [1.42-1.47] -> 1.82x [1.63-1.86] (35.9 -> 30.2 ms)
+// Kept. Chunks of 2-4 conv2 images measured alike; 8 was 10% and 16 45% slower (V and M leave
+// L2). Remaining conv cost in the CNN step: the im2col weight gradient (sgemm_tn, ~15% of the
+// step), then the Winograd transforms (~10%).
 
 namespace {
 
@@ -127,7 +145,7 @@ T* scratch(size_t n) {
 // runs closer to BLAS peak than one GEMM per image (Note [Convolution algorithm]).
 // Winograd defaults, chosen by measurement (Note [Convolution algorithm]).
 constexpr int64_t kWinogradMinChannels = 4;
-constexpr int64_t kWinogradChunk = 4;
+constexpr int64_t kWinogradTiles = 196;
 
 int64_t chunk_size() {
   static const int64_t c = [] {
@@ -176,12 +194,13 @@ bool use_winograd(const ConvParams& p, int64_t c_in, int64_t c_out) {
 }
 
 // Images per Winograd chunk: their tiles side by side form the N dimension of the 16 GEMMs.
-int64_t winograd_chunk() {
-  static const int64_t c = [] {
+// About kWinogradTiles tiles per chunk (at least one image), or EMBER_WINOGRAD_CHUNK images.
+int64_t winograd_chunk(int64_t tiles) {
+  static const int64_t forced = [] {
     const char* e = std::getenv("EMBER_WINOGRAD_CHUNK");
-    return e ? std::max<int64_t>(1, std::atoll(e)) : kWinogradChunk;
+    return e ? std::max<int64_t>(1, std::atoll(e)) : int64_t{0};
   }();
-  return c;
+  return forced > 0 ? forced : std::max<int64_t>(1, kWinogradTiles / tiles);
 }
 
 // g: (3, 3) with element (i, j) at g[i*si + j*sj] -> u: 16 values at u[e*ld], u = G g G^T.
@@ -224,71 +243,114 @@ struct WinoGeom {
   int64_t N, C, H, W, OC, OH, OW, PH, PW, TH, TW;
 };
 
+// Tiles per step of the transforms' vector loops.
+constexpr int64_t kWinoBlock = 16;
+
 // x_n: (C, H, W) -> v: (16, C, ld) from column t0 on: v[e][c][t0 + th*TW + tw] = (B^T d B)[e] of
-// the patch of tile (th, tw). pad: a (2*TH + 2, 2*TW + 2) buffer whose border is zero.
+// the patch of tile (th, tw). pad: a (2*TH + 2, 2*TW + 2) buffer whose border is zero (only the
+// image's own positions are written).
 void winograd_input(const float* xn, const WinoGeom& g, float* pad, float* v, int64_t ld,
                     int64_t t0) {
   const int64_t PWd = 2 * g.TW + 2, es = g.C * ld;
   for (int64_t c = 0; c < g.C; ++c) {
     const float* xc = xn + c * g.H * g.W;
-    for (int64_t h = 0; h < g.H; ++h)
-      std::memcpy(pad + (h + g.PH) * PWd + g.PW, xc + h * g.W, g.W * sizeof(float));
+    for (int64_t h = 0; h < g.H; ++h) {
+      float* __restrict dst = pad + (h + g.PH) * PWd + g.PW;
+      const float* __restrict src = xc + h * g.W;
+      for (int64_t w = 0; w < g.W; ++w) dst[w] = src[w];
+    }
     float* vc = v + c * ld + t0;
     for (int64_t th = 0; th < g.TH; ++th) {
       const float* r0 = pad + 2 * th * PWd;
       const float* r1 = r0 + PWd;
       const float* r2 = r1 + PWd;
       const float* r3 = r2 + PWd;
-      float* vt = vc + th * g.TW;
-      for (int64_t tw = 0; tw < g.TW; ++tw) {
-        const int64_t j = 2 * tw;
-        float t[4][4];  // B^T d
-        for (int k = 0; k < 4; ++k) {
-          t[0][k] = r0[j + k] - r2[j + k];
-          t[1][k] = r1[j + k] + r2[j + k];
-          t[2][k] = r2[j + k] - r1[j + k];
-          t[3][k] = r1[j + k] - r3[j + k];
+      for (int64_t b0 = 0; b0 < g.TW; b0 += kWinoBlock) {
+        const int64_t nb = std::min(kWinoBlock, g.TW - b0), x0 = 2 * b0;
+        float t[4][2 * kWinoBlock + 2];  // B^T d over the block's columns
+        for (int64_t x = 0; x < 2 * nb + 2; ++x) {
+          t[0][x] = r0[x0 + x] - r2[x0 + x];
+          t[1][x] = r1[x0 + x] + r2[x0 + x];
+          t[2][x] = r2[x0 + x] - r1[x0 + x];
+          t[3][x] = r1[x0 + x] - r3[x0 + x];
         }
+        float* vt = vc + th * g.TW + b0;
         for (int i = 0; i < 4; ++i) {
-          vt[(i * 4 + 0) * es + tw] = t[i][0] - t[i][2];
-          vt[(i * 4 + 1) * es + tw] = t[i][1] + t[i][2];
-          vt[(i * 4 + 2) * es + tw] = t[i][2] - t[i][1];
-          vt[(i * 4 + 3) * es + tw] = t[i][1] - t[i][3];
+          const float* ti = t[i];
+          float* __restrict v0 = vt + (i * 4) * es;
+          float* __restrict v1 = v0 + es;
+          float* __restrict v2 = v1 + es;
+          float* __restrict v3 = v2 + es;
+          for (int64_t k = 0; k < nb; ++k) {
+            v0[k] = ti[2 * k] - ti[2 * k + 2];
+            v1[k] = ti[2 * k + 1] + ti[2 * k + 2];
+            v2[k] = ti[2 * k + 2] - ti[2 * k + 1];
+            v3[k] = ti[2 * k + 1] - ti[2 * k + 3];
+          }
         }
       }
     }
   }
 }
 
-// m: (16, OC, ld) from column t0 on -> y_n: (OC, OH, OW) = A^T m A (+ bias), cropped at the edge.
-void winograd_output(const float* m, const WinoGeom& g, const float* bias, float* yn, int64_t ld,
-                     int64_t t0) {
-  const int64_t es = g.OC * ld;
+// m: (16, OC, ld), the tiles of images [n0, n1) -> y: (N, OC, OH, OW) = A^T m A (+ bias), cropped
+// at the edge. q: scratch of 20 * ld floats. The transform runs over all ld tiles at once (long
+// vector loops), then scatters each tile's 2x2 outputs. Sums run in double: the transform adds up
+// to nine GEMM results that partly cancel.
+void winograd_output(const float* m, const WinoGeom& g, const float* bias, float* y, int64_t n0,
+                     int64_t n1, int64_t ld, float* q) {
+  double* s = reinterpret_cast<double*>(q + 4 * ld);  // (8, ld)
+  const int64_t es = g.OC * ld, OW2 = g.OW / 2;
+  float* __restrict q00 = q;
+  float* __restrict q01 = q + ld;
+  float* __restrict q10 = q + 2 * ld;
+  float* __restrict q11 = q + 3 * ld;
   for (int64_t o = 0; o < g.OC; ++o) {
-    const double b = bias ? bias[o] : 0.0;
-    const float* mo = m + o * ld + t0;
-    float* yo = yn + o * g.OH * g.OW;
-    for (int64_t th = 0; th < g.TH; ++th) {
-      const float* mt = mo + th * g.TW;
-      const int64_t oh = 2 * th;
-      const bool two_rows = oh + 1 < g.OH;
-      float* y0 = yo + oh * g.OW;
-      float* y1 = y0 + g.OW;
-      for (int64_t tw = 0; tw < g.TW; ++tw) {
-        double q[16];
-        for (int e = 0; e < 16; ++e) q[e] = mt[e * es + tw];
-        double s[2][4];  // A^T m
-        for (int k = 0; k < 4; ++k) {
-          s[0][k] = q[k] + q[4 + k] + q[8 + k];
-          s[1][k] = q[4 + k] - q[8 + k] - q[12 + k];
+    const double bo = bias ? bias[o] : 0.0;
+    const float* __restrict mo = m + o * ld;
+    // Rows of A^T m: r0 = m0 + m1 + m2, r1 = m1 - m2 - m3 (mi: row i of the 4x4 tile).
+    for (int j = 0; j < 4; ++j) {
+      const float* __restrict a0 = mo + j * es;
+      const float* __restrict a1 = a0 + 4 * es;
+      const float* __restrict a2 = a1 + 4 * es;
+      const float* __restrict a3 = a2 + 4 * es;
+      double* __restrict s0 = s + j * ld;
+      double* __restrict s1 = s + (4 + j) * ld;
+      for (int64_t t = 0; t < ld; ++t) {
+        s0[t] = double(a0[t]) + double(a1[t]) + double(a2[t]);
+        s1[t] = double(a1[t]) - double(a2[t]) - double(a3[t]);
+      }
+    }
+    for (int i = 0; i < 2; ++i) {
+      const double* __restrict c0 = s + 4 * i * ld;
+      const double* __restrict c1 = c0 + ld;
+      const double* __restrict c2 = c1 + ld;
+      const double* __restrict c3 = c2 + ld;
+      float* __restrict e0 = i == 0 ? q00 : q10;
+      float* __restrict e1 = i == 0 ? q01 : q11;
+      for (int64_t t = 0; t < ld; ++t) {
+        e0[t] = static_cast<float>(c0[t] + c1[t] + c2[t] + bo);
+        e1[t] = static_cast<float>(c1[t] - c2[t] - c3[t] + bo);
+      }
+    }
+    int64_t t = 0;
+    for (int64_t n = n0; n < n1; ++n) {
+      float* yo = y + (n * g.OC + o) * g.OH * g.OW;
+      for (int64_t th = 0; th < g.TH; ++th, t += g.TW) {
+        float* y0 = yo + 2 * th * g.OW;
+        float* y1 = y0 + g.OW;
+        const bool two_rows = 2 * th + 1 < g.OH;
+        for (int64_t k = 0; k < OW2; ++k) {
+          y0[2 * k] = q00[t + k];
+          y0[2 * k + 1] = q01[t + k];
         }
-        const int64_t ow = 2 * tw;
-        y0[ow] = static_cast<float>(s[0][0] + s[0][1] + s[0][2] + b);
-        if (two_rows) y1[ow] = static_cast<float>(s[1][0] + s[1][1] + s[1][2] + b);
-        if (ow + 1 < g.OW) {
-          y0[ow + 1] = static_cast<float>(s[0][1] - s[0][2] - s[0][3] + b);
-          if (two_rows) y1[ow + 1] = static_cast<float>(s[1][1] - s[1][2] - s[1][3] + b);
+        if (OW2 < g.TW) y0[2 * OW2] = q00[t + OW2];
+        if (!two_rows) continue;
+        for (int64_t k = 0; k < OW2; ++k) {
+          y1[2 * k] = q10[t + k];
+          y1[2 * k + 1] = q11[t + k];
         }
+        if (OW2 < g.TW) y1[2 * OW2] = q10[t + OW2];
       }
     }
   }
@@ -298,11 +360,12 @@ void winograd_output(const float* m, const WinoGeom& g, const float* bias, float
 // Per chunk of images: V = B^T d B for all tiles, 16 GEMMs M[e] (OC, T) = U[e] (OC, C) @ V[e]
 // (C, T), then Y = A^T M A.
 void winograd_conv(const float* x, const float* u, const float* bias, float* y, const WinoGeom& g) {
-  const int64_t tiles = g.TH * g.TW, B = winograd_chunk();
-  const int64_t pad_size = (2 * g.TH + 2) * (2 * g.TW + 2);
+  const int64_t tiles = g.TH * g.TW, B = winograd_chunk(tiles);
+  const int64_t pad_size = ((2 * g.TH + 2) * (2 * g.TW + 2) + 15) / 16 * 16;  // keeps v aligned
   for_each_chunk(g.N, B, [&](int64_t n0, int64_t n1, int) {
     const int64_t ld = (n1 - n0) * tiles;
-    float* pad = scratch<float>(static_cast<size_t>(pad_size + 16 * (g.C + g.OC) * B * tiles));
+    float* pad =
+        scratch<float>(static_cast<size_t>(pad_size + (16 * (g.C + g.OC) + 20) * B * tiles));
     float* v = pad + pad_size;
     float* m = v + 16 * g.C * ld;
     std::fill(pad, pad + pad_size, 0.0f);
@@ -311,8 +374,7 @@ void winograd_conv(const float* x, const float* u, const float* bias, float* y, 
     for (int64_t e = 0; e < 16; ++e)
       gemm(false, false, g.OC, ld, g.C, 1.0f, u + e * g.OC * g.C, g.C, v + e * g.C * ld, ld, 0.0f,
            m + e * g.OC * ld, ld);
-    for (int64_t n = n0; n < n1; ++n)
-      winograd_output(m, g, bias, y + n * g.OC * g.OH * g.OW, ld, (n - n0) * tiles);
+    winograd_output(m, g, bias, y, n0, n1, ld, m + 16 * g.OC * ld);
   });
 }
 
