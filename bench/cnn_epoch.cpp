@@ -52,9 +52,8 @@ double torch_epoch(const torch::Tensor& x, const torch::Tensor& y) {
   for (int64_t i = 0; i < x.size(0); i += kBatch) {
     const torch::Tensor idx = order.slice(0, i, std::min(i + kBatch, x.size(0)));
     opt.zero_grad();
-    torch::Tensor loss =
-        torch::nn::functional::cross_entropy(model->forward(x.index_select(0, idx)),
-                                             y.index_select(0, idx));
+    torch::Tensor loss = torch::nn::functional::cross_entropy(
+        model->forward(x.index_select(0, idx)), y.index_select(0, idx));
     loss.backward();
     opt.step();
   }
@@ -73,7 +72,8 @@ int main(int argc, char** argv) {
   ember::Tensor x = (f.train_images / 255.0 - 0.2860) / 0.3530;  // the training mean and std
   ember::Tensor y = f.train_labels;
   torch::Tensor tx = torch::from_blob(x.contiguous().raw_data(), {x.size(0), 1, 28, 28}).clone();
-  torch::Tensor ty = torch::from_blob(y.contiguous().raw_data(), {y.size(0)}, torch::kInt64).clone();
+  torch::Tensor ty =
+      torch::from_blob(y.contiguous().raw_data(), {y.size(0)}, torch::kInt64).clone();
   for (int rep = 0; rep < 2; ++rep) {  // interleaved, twice: the best of each counts
     std::printf("EPOCH\tember\t%.3f\n", ember_epoch(x, y));
     std::fflush(stdout);

@@ -57,18 +57,16 @@ void ember_matmul(benchmark::State& state, int64_t n, int64_t k, int64_t m) {
   ember::manual_seed(0);
   ember::Tensor a = ember::randn({n, k}), b = ember::randn({k, m});
   for (auto _ : state) benchmark::DoNotOptimize(ember::matmul(a, b).raw_data());
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(2.0 * n * k * m, benchmark::Counter::kIsIterationInvariantRate,
-                         benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * n * k * m, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 void torch_matmul(benchmark::State& state, int64_t n, int64_t k, int64_t m) {
   torch::manual_seed(0);
   torch::Tensor a = torch::randn({n, k}), b = torch::randn({k, m});
   for (auto _ : state) benchmark::DoNotOptimize(torch::matmul(a, b).data_ptr());
-  state.counters["GFLOP/s"] =
-      benchmark::Counter(2.0 * n * k * m, benchmark::Counter::kIsIterationInvariantRate,
-                         benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * n * k * m, benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 // ---- per-op overhead: a + b on 1-element tensors ----
@@ -210,7 +208,8 @@ class Collector : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& r : runs)
       if (!r.error_occurred && r.iterations > 0)
-        seconds[r.run_name.function_name] = r.real_accumulated_time / static_cast<double>(r.iterations);
+        seconds[r.run_name.function_name] =
+            r.real_accumulated_time / static_cast<double>(r.iterations);
     ConsoleReporter::ReportRuns(runs);
   }
   std::map<std::string, double> seconds;
@@ -221,37 +220,51 @@ class Collector : public benchmark::ConsoleReporter {
 int main(int argc, char** argv) {
   torch::set_num_threads(2);
   benchmark::RegisterBenchmark("matmul_1024x1024x1024/ember", ember_matmul, 1024, 1024, 1024)
-      ->Unit(benchmark::kMillisecond)->MinTime(1.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(1.0);
   benchmark::RegisterBenchmark("matmul_1024x1024x1024/libtorch", torch_matmul, 1024, 1024, 1024)
-      ->Unit(benchmark::kMillisecond)->MinTime(1.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(1.0);
   benchmark::RegisterBenchmark("matmul_4096x768x768/ember", ember_matmul, 4096, 768, 768)
-      ->Unit(benchmark::kMillisecond)->MinTime(1.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(1.0);
   benchmark::RegisterBenchmark("matmul_4096x768x768/libtorch", torch_matmul, 4096, 768, 768)
-      ->Unit(benchmark::kMillisecond)->MinTime(1.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(1.0);
   benchmark::RegisterBenchmark("add_1elem/ember", ember_add_tiny)->MinTime(0.5);
   benchmark::RegisterBenchmark("add_1elem/libtorch", torch_add_tiny)->MinTime(0.5);
 
   benchmark::RegisterBenchmark("mlp_train_step_b128/ember", ember_mlp_train)
-      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(2.0);
   benchmark::RegisterBenchmark("mlp_train_step_b128/libtorch", torch_mlp_train)
-      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(2.0);
   benchmark::RegisterBenchmark("mlp_infer_1/ember", ember_mlp_infer)
-      ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+      ->Unit(benchmark::kMicrosecond)
+      ->MinTime(1.0);
   benchmark::RegisterBenchmark("mlp_infer_1/libtorch", torch_mlp_infer)
-      ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+      ->Unit(benchmark::kMicrosecond)
+      ->MinTime(1.0);
 
   benchmark::RegisterBenchmark("cnn_train_step_b64/ember", ember_cnn_train)
-      ->Unit(benchmark::kMillisecond)->MinTime(3.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(3.0);
   benchmark::RegisterBenchmark("cnn_train_step_b64/libtorch", torch_cnn_train)
-      ->Unit(benchmark::kMillisecond)->MinTime(3.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(3.0);
   benchmark::RegisterBenchmark("cnn_infer_1/ember", ember_cnn_infer, 1)
-      ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+      ->Unit(benchmark::kMicrosecond)
+      ->MinTime(1.0);
   benchmark::RegisterBenchmark("cnn_infer_1/libtorch", torch_cnn_infer, 1)
-      ->Unit(benchmark::kMicrosecond)->MinTime(1.0);
+      ->Unit(benchmark::kMicrosecond)
+      ->MinTime(1.0);
   benchmark::RegisterBenchmark("cnn_infer_256/ember", ember_cnn_infer, 256)
-      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(2.0);
   benchmark::RegisterBenchmark("cnn_infer_256/libtorch", torch_cnn_infer, 256)
-      ->Unit(benchmark::kMillisecond)->MinTime(2.0);
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(2.0);
 
   benchmark::Initialize(&argc, argv);
   Collector collector;

@@ -12,8 +12,12 @@ void Backend::missing(const char* op) const {
               name(), "'");
 }
 
-void Backend::copy(const Tensor&, const Tensor&) { missing("copy"); }
-void Backend::fill(const Tensor&, double) { missing("fill"); }
+void Backend::copy(const Tensor&, const Tensor&) {
+  missing("copy");
+}
+void Backend::fill(const Tensor&, double) {
+  missing("fill");
+}
 void Backend::unary(math::UnaryOp, const Tensor&, const Tensor&, double, double) {
   missing("unary");
 }
@@ -35,29 +39,39 @@ void Backend::gemm(const Tensor&, const Tensor&, const Tensor&, double, double) 
 void Backend::linear(const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
   missing("linear");
 }
-void Backend::softmax(const Tensor&, const Tensor&, bool) { missing("softmax"); }
+void Backend::softmax(const Tensor&, const Tensor&, bool) {
+  missing("softmax");
+}
 void Backend::softmax_backward(const Tensor&, const Tensor&, const Tensor&, bool) {
   missing("softmax_backward");
 }
 void Backend::gather(const Tensor&, const Tensor&, int64_t, int64_t, int64_t, const Tensor&) {
   missing("gather");
 }
-void Backend::scatter_add(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t,
-                          int64_t) {
+void Backend::scatter_add(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, int64_t) {
   missing("scatter_add");
 }
-void Backend::index_select(const Tensor&, const Tensor&, int64_t, int64_t, int64_t,
-                           const Tensor&) {
+void Backend::index_select(const Tensor&, const Tensor&, int64_t, int64_t, int64_t, const Tensor&) {
   missing("index_select");
 }
 void Backend::index_add(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, int64_t) {
   missing("index_add");
 }
-Tensor Backend::nonzero_flat(const Tensor&) { missing("nonzero"); }
-void Backend::sort_rows(const Tensor&, bool, const Tensor&, const Tensor&) { missing("sort"); }
-void Backend::uniform(const Tensor&, double, double, Generator&) { missing("uniform"); }
-void Backend::normal(const Tensor&, double, double, Generator&) { missing("normal"); }
-void Backend::arange(const Tensor&, double, double) { missing("arange"); }
+Tensor Backend::nonzero_flat(const Tensor&) {
+  missing("nonzero");
+}
+void Backend::sort_rows(const Tensor&, bool, const Tensor&, const Tensor&) {
+  missing("sort");
+}
+void Backend::uniform(const Tensor&, double, double, Generator&) {
+  missing("uniform");
+}
+void Backend::normal(const Tensor&, double, double, Generator&) {
+  missing("normal");
+}
+void Backend::arange(const Tensor&, double, double) {
+  missing("arange");
+}
 void Backend::dropout(const Tensor&, double, Generator&, const Tensor&, const Tensor&) {
   missing("dropout");
 }
@@ -98,7 +112,9 @@ std::array<Backend*, 2>& registry() {
 }
 }  // namespace
 
-void register_backend(DeviceType type, Backend* b) { registry()[static_cast<size_t>(type)] = b; }
+void register_backend(DeviceType type, Backend* b) {
+  registry()[static_cast<size_t>(type)] = b;
+}
 
 Backend& backend_for(Device device) {
   Backend* b = registry()[static_cast<size_t>(device.type)];

@@ -37,8 +37,7 @@ class Backend {
   virtual void cumsum(const Tensor& x, int64_t A, int64_t R, int64_t B, const Tensor& out);
   /// out[b] = alpha * a[b] @ b[b] + beta * out[b]; a: (B, M, K), b: (B, K, N), out: (B, M, N)
   /// contiguous. a and b each have unit stride in one of their last two dims; any batch stride.
-  virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha,
-                    double beta);
+  virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& out, double alpha, double beta);
   /// out = x @ w^T (+ bias): the fully connected layer. x: (N, K) with unit column stride and any
   /// row stride >= K; w: (M, K) contiguous; bias: (M) contiguous or undefined; out: (N, M)
   /// contiguous. All one floating dtype.
@@ -73,10 +72,10 @@ class Backend {
   virtual void dropout(const Tensor& x, double p, Generator& gen, const Tensor& out,
                        const Tensor& mask);
   /// One fused Adam/AdamW update of contiguous param, grad, m, v (and vmax for amsgrad).
-  virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m,
-                         const Tensor& v, const Tensor& vmax, double lr, double beta1,
-                         double beta2, double eps, double weight_decay, bool decoupled,
-                         int64_t step, bool amsgrad, bool maximize);
+  virtual void adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                         const Tensor& vmax, double lr, double beta1, double beta2, double eps,
+                         double weight_decay, bool decoupled, int64_t step, bool amsgrad,
+                         bool maximize);
   /// One fused SGD update of contiguous param and grad (torch.optim.SGD, 1.13 order):
   /// d = (maximize ? -g : g) + weight_decay * p; with momentum != 0, buf = d on the first step
   /// (init_buf) and buf = momentum * buf + (1 - dampening) * d afterwards, then
@@ -104,8 +103,8 @@ class Backend {
     int64_t N, C, H, W, OC, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, groups;
   };
   /// y = conv(x, w) + bias; x, w contiguous, bias (OC) contiguous or undefined, y contiguous.
-  virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
-                              const Tensor& y, const ConvParams& p);
+  virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                              const ConvParams& p);
   /// gx = d conv / d x applied to gy (the transposed convolution); all contiguous, gx overwritten.
   virtual void conv2d_backward_input(const Tensor& gy, const Tensor& w, const Tensor& gx,
                                      const ConvParams& p);

@@ -32,8 +32,8 @@ void Preprocessor::fit_images(const Tensor& images, double scale) {
   EMBER_CHECK(scale > 0, "Preprocessor::fit_images: scale must be > 0, got ", scale);
   const Tensor x = images.to(kFloat32).contiguous();
   const int64_t n = x.size(0), c = x.size(1), hw = x.size(2) * x.size(3);
-  image_ = {c, x.size(2), x.size(3), scale, std::vector<double>(c, 0.0),
-            std::vector<double>(c, 1.0)};
+  image_ = {
+      c, x.size(2), x.size(3), scale, std::vector<double>(c, 0.0), std::vector<double>(c, 1.0)};
   const std::string& norm = opts_.normalize;
   if (norm == "minmax_sym") image_.mean.assign(c, 0.5), image_.std.assign(c, 0.5);
   if (norm == "standard") {

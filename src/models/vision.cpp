@@ -51,17 +51,19 @@ std::vector<int64_t> add_layer(nn::Sequential& model, const train::LayerConfig& 
     const int64_t w = out_side(shape[2], l.kernel_size, stride, l.padding);
     EMBER_CHECK_T(ConfigError, h >= 1 && w >= 1, where, ": kernel_size ", l.kernel_size,
                   " with padding ", l.padding, " does not fit the input ", shape_str(shape));
-    EMBER_CHECK_T(ConfigError, t == "conv2d" || 2 * l.padding <= l.kernel_size, where,
-                  ": padding ", l.padding, " must be at most half of kernel_size ", l.kernel_size);
+    EMBER_CHECK_T(ConfigError, t == "conv2d" || 2 * l.padding <= l.kernel_size, where, ": padding ",
+                  l.padding, " must be at most half of kernel_size ", l.kernel_size);
     if (t == "conv2d") {
       model.push_back(std::make_shared<nn::Conv2d>(shape[0], l.out_channels, l.kernel_size, stride,
                                                    l.padding, 1, 1, l.bias));
       return {l.out_channels, h, w};
     }
     if (t == "max_pool2d")
-      model.push_back(std::make_shared<nn::MaxPool2d>(Shape{l.kernel_size}, Shape{stride}, Shape{l.padding}));
+      model.push_back(
+          std::make_shared<nn::MaxPool2d>(Shape{l.kernel_size}, Shape{stride}, Shape{l.padding}));
     else
-      model.push_back(std::make_shared<nn::AvgPool2d>(Shape{l.kernel_size}, Shape{stride}, Shape{l.padding}));
+      model.push_back(
+          std::make_shared<nn::AvgPool2d>(Shape{l.kernel_size}, Shape{stride}, Shape{l.padding}));
     return {shape[0], h, w};
   }
   if (t == "adaptive_avg_pool2d") {

@@ -50,8 +50,7 @@ void Canvas::draw_rect(int64_t x, int64_t y, int64_t w, int64_t h, Rgb c, int64_
 
 void Canvas::draw_image(int64_t x, int64_t y, const Tensor& pixels, int64_t scale) {
   EMBER_CHECK_SHAPE(pixels.dim() == 3 && (pixels.size(0) == 1 || pixels.size(0) == 3),
-                    "Canvas::draw_image: expected pixels (1 or 3, H, W), got ",
-                    pixels.shape_str());
+                    "Canvas::draw_image: expected pixels (1 or 3, H, W), got ", pixels.shape_str());
   const Tensor p = pixels.to(kFloat32).contiguous();
   const int64_t c = p.size(0), h = p.size(1), w = p.size(2), plane = h * w;
   const float* src = p.data_ptr<float>();
@@ -110,7 +109,8 @@ Tensor attribution_overlay(const Tensor& pixels, const Tensor& attribution) {
   const int64_t pc = p.size(0), ac = a.dim() == 3 ? a.size(0) : 1;
   std::vector<float> sum(static_cast<size_t>(plane), 0.0f), gray(static_cast<size_t>(plane), 0.0f);
   for (int64_t c = 0; c < ac; ++c)
-    for (int64_t i = 0; i < plane; ++i) sum[static_cast<size_t>(i)] += a.data_ptr<float>()[c * plane + i];
+    for (int64_t i = 0; i < plane; ++i)
+      sum[static_cast<size_t>(i)] += a.data_ptr<float>()[c * plane + i];
   for (int64_t c = 0; c < pc; ++c)
     for (int64_t i = 0; i < plane; ++i)
       gray[static_cast<size_t>(i)] += p.data_ptr<float>()[c * plane + i] / static_cast<float>(pc);

@@ -21,11 +21,11 @@ const std::vector<std::string> kScheduleNames = {
 const std::vector<std::string> kActivationNames = {"relu",       "tanh", "sigmoid", "gelu",
                                                    "leaky_relu", "silu", "elu"};
 const std::vector<std::string> kLayerNames = {
-    "conv2d",  "linear",    "flatten", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-    "batch_norm", "dropout", "dropout2d", "relu",     "tanh",       "sigmoid",
-    "gelu",    "leaky_relu", "silu",    "elu"};
-const std::vector<std::string> kAugmentNames = {"rotation",        "translation", "resized_crop",
-                                                "crop",            "horizontal_flip", "erasing"};
+    "conv2d",     "linear",     "flatten",   "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "batch_norm", "dropout",    "dropout2d", "relu",       "tanh",       "sigmoid",
+    "gelu",       "leaky_relu", "silu",      "elu"};
+const std::vector<std::string> kAugmentNames = {"rotation", "translation",     "resized_crop",
+                                                "crop",     "horizontal_flip", "erasing"};
 const std::vector<std::string> kMonitorNames = {
     "val_loss",    "train_loss",   "val_accuracy", "val_precision", "val_recall", "val_f1",
     "val_roc_auc", "val_log_loss", "val_mse",      "val_rmse",      "val_mae",    "val_r2"};
@@ -309,7 +309,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   if (!c.augment.empty() && !is_image_format(c.data.format))
     EMBER_THROW(ConfigError, augment[0].location("type"),
                 ": [[augment]] needs image data (data.format = fashion_mnist, mnist or "
-                "image_folder), got data.format = \"", c.data.format, "\"");
+                "image_folder), got data.format = \"",
+                c.data.format, "\"");
   return c;
 }
 

@@ -75,8 +75,9 @@ Tensor integrated_gradients(nn::Module& model, const Tensor& x, const Tensor& ba
   for (int64_t s0 = 0; s0 < steps; s0 += batch) {
     const int64_t n = std::min(batch, steps - s0);
     // alphas at the midpoints (k + 0.5) / steps
-    Tensor alphas = (arange(static_cast<double>(s0), static_cast<double>(s0 + n), 1.0, kFloat32) +
-                     0.5) / static_cast<double>(steps);
+    Tensor alphas =
+        (arange(static_cast<double>(s0), static_cast<double>(s0 + n), 1.0, kFloat32) + 0.5) /
+        static_cast<double>(steps);
     Shape ashape(static_cast<size_t>(x.dim() + 1), 1);
     ashape[0] = n;
     Tensor points = baseline.unsqueeze(0) + alphas.reshape(ashape) * diff.unsqueeze(0);

@@ -19,7 +19,8 @@ int64_t zoom_for(const Tensor& pixels, int64_t target) {
 
 // Shortens text to fit max_width pixels at scale 1, ending it with "..".
 std::string fit_text(std::string text, int64_t max_width) {
-  while (text.size() > 3 && Canvas::text_width(text) > max_width) text = text.substr(0, text.size() - 3) + "..";
+  while (text.size() > 3 && Canvas::text_width(text) > max_width)
+    text = text.substr(0, text.size() - 3) + "..";
   return text;
 }
 

@@ -6,8 +6,8 @@
 #include "ember/data/idx.h"
 #include "ember/data/image_folder.h"
 #include "ember/data/split.h"
-#include "ember/ops/index.h"
 #include "ember/ops/creation.h"
+#include "ember/ops/index.h"
 #include "ember/train/pipeline.h"
 
 namespace ember::train {
@@ -84,12 +84,13 @@ PreparedData prepare_image_data(const TrainConfig& cfg) {
                              dc.stratify ? &strata : nullptr);
   }
   EMBER_CHECK_T(ConfigError, !split.train.empty(), dc.path, ": the training split is empty");
-  data::Preprocessor pre = data::Preprocessor::for_images(image_options(cfg.preprocessing), classes);
+  data::Preprocessor pre =
+      data::Preprocessor::for_images(image_options(cfg.preprocessing), classes);
   {
     const std::vector<int64_t>& rows = split.train;
-    pre.fit_images(index_select(train_images, 0,
-                                from_vector(rows, {static_cast<int64_t>(rows.size())})),
-                   scale);
+    pre.fit_images(
+        index_select(train_images, 0, from_vector(rows, {static_cast<int64_t>(rows.size())})),
+        scale);
   }
   PreparedData d{std::move(table), split, std::move(pre), {}, {}, {}, nullptr};
   d.train = image_split(d.pre, train_images, train_labels, split.train);
@@ -129,8 +130,8 @@ std::shared_ptr<const data::Transform> make_augment(const std::vector<AugmentCon
     } else if (a.type == "erasing") {
       const std::pair<double, double> ratio =
           a.ratio.empty() ? std::pair{0.3, 3.3} : std::pair{a.ratio[0], a.ratio[1]};
-      steps.push_back(std::make_shared<data::RandomErasing>(
-          a.p, std::pair{a.scale[0], a.scale[1]}, ratio, static_cast<float>(a.value)));
+      steps.push_back(std::make_shared<data::RandomErasing>(a.p, std::pair{a.scale[0], a.scale[1]},
+                                                            ratio, static_cast<float>(a.value)));
     } else {
       EMBER_THROW(ConfigError, "augment.type = \"", a.type, "\" is not a known transform");
     }

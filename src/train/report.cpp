@@ -131,8 +131,8 @@ std::string figure(const std::string& caption, const std::string& path) {
   const std::string png = io::read_file(path);
   EMBER_CHECK_IO(png.starts_with("\x89PNG\r\n\x1a\n"), path, ": not a PNG image (figure '", caption,
                  "' of the report)");
-  return "<figure><img src=\"data:image/png;base64," + base64(png) + "\" alt=\"" +
-         escape(caption) + "\"><figcaption>" + escape(caption) + "</figcaption></figure>\n";
+  return "<figure><img src=\"data:image/png;base64," + base64(png) + "\" alt=\"" + escape(caption) +
+         "\"><figcaption>" + escape(caption) + "</figcaption></figure>\n";
 }
 
 std::string plots_section(const Report& r) {

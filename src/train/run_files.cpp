@@ -95,8 +95,8 @@ ReportTable per_class_table(const std::vector<std::string>& classes,
     ++count[static_cast<size_t>(truth[i])];
     if (truth[i] == pred[i]) ++correct[static_cast<size_t>(truth[i])];
   }
-  ReportTable t{"Per-class accuracy (" + split_name + ")", {"class", "count", "correct", "accuracy"},
-                {}};
+  ReportTable t{
+      "Per-class accuracy (" + split_name + ")", {"class", "count", "correct", "accuracy"}, {}};
   for (size_t c = 0; c < classes.size(); ++c) {
     char acc[32];
     std::snprintf(acc, sizeof acc, "%.4f",
@@ -121,12 +121,9 @@ void write_prediction_grid(const std::string& png, const PreparedData& d, const 
   prediction_grid_png(png, items);
 }
 
-std::vector<std::pair<std::string, std::string>> write_plots(const std::string& dir,
-                                                             const PreparedData& d,
-                                                             nn::Module& model,
-                                                             const std::string& loss,
-                                                             const History& history,
-                                                             std::vector<ReportTable>& tables) {
+std::vector<std::pair<std::string, std::string>> write_plots(
+    const std::string& dir, const PreparedData& d, nn::Module& model, const std::string& loss,
+    const History& history, std::vector<ReportTable>& tables) {
   std::vector<std::pair<std::string, std::string>> plots;
   const std::vector<double> steps = history.steps();
   const auto columns = history.columns();
@@ -162,9 +159,9 @@ std::vector<std::pair<std::string, std::string>> write_plots(const std::string& 
     tables.push_back(per_class_table(d.pre.class_names(), truth, pred, split_name));
     if (d.pre.is_image()) {
       write_prediction_grid(in_dir(dir, "predictions.png"), d, split, truth, pred);
-      plots.emplace_back("The first " + split_name +
-                             " images: predicted and true class (mistakes framed in red)",
-                         in_dir(dir, "predictions.png"));
+      plots.emplace_back(
+          "The first " + split_name + " images: predicted and true class (mistakes framed in red)",
+          in_dir(dir, "predictions.png"));
     }
   } else {
     Series points{"", to_doubles(d.pre.inverse_target(split.y)), to_doubles(p.values)};
@@ -262,7 +259,8 @@ void write_run_outputs(const std::string& run_dir, const TrainConfig& cfg, const
              {"best step", std::to_string(result.best_step)},
              {"finished", now_text()}};
   r.config_toml = to_toml(cfg);
-  r.data_summary = d.pre.is_image() ? image_data_summary(d) : data::inspect(d.table, d.pre.target());
+  r.data_summary =
+      d.pre.is_image() ? image_data_summary(d) : data::inspect(d.table, d.pre.target());
   r.tables = std::move(tables);
   r.final_metrics = result.final_metrics;
   r.plots = plots;

@@ -138,8 +138,8 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   PreparedData data = prepare_data(cfg);
   const std::string loss_name = resolve_loss(cfg, data.pre.task(), data.pre.num_classes());
   manual_seed(static_cast<uint64_t>(tc.seed));
-  auto model = models::build_model(cfg.model, data.pre.input_shape(),
-                                   output_size(loss_name, data.pre));
+  auto model =
+      models::build_model(cfg.model, data.pre.input_shape(), output_size(loss_name, data.pre));
   data::DataLoaderOptions lo;
   lo.batch_size = tc.batch_size;
   lo.shuffle = tc.shuffle;

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <numeric>
 
-#include "ember/ember.h"
 #include "ember/data/image.h"
+#include "ember/ember.h"
 #include "ember/train/explain.h"
 #include "ember/train/figures.h"
 
@@ -78,12 +78,12 @@ int explain(const ExplainArgs& a) {
   const train::Predictions p = train::predict(*run.model, x.unsqueeze(0), run.loss, run.pre);
   const int64_t predicted = p.labels.select(0, 0).item<int64_t>();
   const int64_t target = a.target >= 0 ? a.target : predicted;
-  EMBER_CHECK_T(ConfigError, target < static_cast<int64_t>(classes.size()),
-                "--target ", target, " is out of range; the model has ",
-                classes.size(), " classes");
+  EMBER_CHECK_T(ConfigError, target < static_cast<int64_t>(classes.size()), "--target ", target,
+                " is out of range; the model has ", classes.size(), " classes");
   EMBER_CHECK_T(ConfigError, a.steps >= 1, "--steps must be >= 1");
   // The baseline is a black image (pixel value 0), in the model's normalized units.
-  const Tensor baseline = run.pre.normalize_pixels(zeros({1, x.size(0), x.size(1), x.size(2)})).squeeze(0);
+  const Tensor baseline =
+      run.pre.normalize_pixels(zeros({1, x.size(0), x.size(1), x.size(2)})).squeeze(0);
   const Tensor sal = train::saliency(*run.model, x, target, baseline);
   const Tensor ig = train::integrated_gradients(*run.model, x, baseline, target, a.steps);
   const double gap = train::target_logit(*run.model, x, target) -

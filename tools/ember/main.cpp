@@ -193,8 +193,7 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
   const train::PreparedData d = train::prepare_data(cfg);
   const std::string loss = train::resolve_loss(cfg, d.pre.task(), d.pre.num_classes());
   manual_seed(static_cast<uint64_t>(cfg.training.seed));
-  auto model =
-      models::build_model(cfg.model, d.pre.input_shape(), train::output_size(loss, d.pre));
+  auto model = models::build_model(cfg.model, d.pre.input_shape(), train::output_size(loss, d.pre));
   const train::ModelSummary s = train::summarize(
       *model, d.pre.input_shape(), batch_size > 0 ? batch_size : cfg.training.batch_size,
       cfg.optimizer.name, cfg.optimizer.momentum);
@@ -208,9 +207,10 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Ember: train, evaluate, explain and use neural networks on tabular data and images "
-               "from TOML configs.",
-               "ember"};
+  CLI::App app{
+      "Ember: train, evaluate, explain and use neural networks on tabular data and images "
+      "from TOML configs.",
+      "ember"};
   app.set_version_flag("--version", "ember 0.1.0");
   app.require_subcommand(1);
   app.footer(

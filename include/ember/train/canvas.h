@@ -42,7 +42,8 @@ class Canvas {
 
 /// Blends a signed attribution map over a grayscale version of an image: positive attribution in
 /// red, negative in blue, opacity growing with |a| / (the 99th percentile of |a|).
-/// pixels: (C, H, W) in [0, 1]; attribution: (C, H, W) or (H, W) (channels are summed) -> (3, H, W).
+/// pixels: (C, H, W) in [0, 1]; attribution: (C, H, W) or (H, W) (channels are summed) -> (3, H,
+/// W).
 Tensor attribution_overlay(const Tensor& pixels, const Tensor& attribution);
 
 }  // namespace ember::train

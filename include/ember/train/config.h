@@ -22,7 +22,7 @@ struct DataConfig {
   /// image_folder: [height, width] every image is resized to (bilinear); empty keeps the size of
   /// the first image (all must then share it).
   std::vector<int64_t> image_size = {};
-  int64_t channels = 0;  ///< image_folder: 0 (as stored), 1 (gray), 3 (RGB)
+  int64_t channels = 0;               ///< image_folder: 0 (as stored), 1 (gray), 3 (RGB)
   std::string target;                 ///< target column (required unless synthetic)
   std::vector<std::string> features;  ///< empty: all columns but target
   /// auto | classification | regression. auto: a categorical target, or an integer target with
@@ -82,13 +82,13 @@ struct ModelConfig {
   /// sequential (the [[model.layers]] list) | resnet (channels, blocks). Image inputs are
   /// flattened first for linear, logistic and mlp.
   std::string type = "mlp";
-  std::vector<LayerConfig> layers = {};              ///< sequential
-  std::vector<int64_t> channels = {32, 64, 128};     ///< resnet: channels of each stage
-  std::vector<int64_t> blocks = {1, 1, 1};           ///< resnet: basic blocks per stage
-  std::vector<int64_t> hidden = {64};  ///< mlp hidden sizes, each >= 1
-  std::string activation = "relu";     ///< relu | tanh | sigmoid | gelu | leaky_relu | silu | elu
-  double dropout = 0.0;                ///< in [0, 1)
-  std::string norm = "none";           ///< none | batch | layer
+  std::vector<LayerConfig> layers = {};           ///< sequential
+  std::vector<int64_t> channels = {32, 64, 128};  ///< resnet: channels of each stage
+  std::vector<int64_t> blocks = {1, 1, 1};        ///< resnet: basic blocks per stage
+  std::vector<int64_t> hidden = {64};             ///< mlp hidden sizes, each >= 1
+  std::string activation = "relu";  ///< relu | tanh | sigmoid | gelu | leaky_relu | silu | elu
+  double dropout = 0.0;             ///< in [0, 1)
+  std::string norm = "none";        ///< none | batch | layer
   bool operator==(const ModelConfig&) const = default;
 };
 
@@ -99,14 +99,14 @@ struct AugmentConfig {
   /// rotation (degrees, fill) | translation (translate, fill) | resized_crop (scale, ratio) |
   /// crop (padding, fill) | horizontal_flip (p) | erasing (p, scale, ratio, value)
   std::string type;
-  double degrees = 10;                      ///< rotation: uniform in [-degrees, degrees]
+  double degrees = 10;                         ///< rotation: uniform in [-degrees, degrees]
   std::vector<double> translate = {0.1, 0.1};  ///< translation: max shift, fraction of W and H
-  std::vector<double> scale = {0.08, 1.0};  ///< resized_crop, erasing: area fraction range
-  std::vector<double> ratio = {};           ///< aspect range; empty: 3/4..4/3 (crop), 0.3..3.3
-  int64_t padding = 4;                      ///< crop: pad each side, then crop back
-  double p = 0.5;                           ///< horizontal_flip, erasing: probability
-  double fill = 0;                          ///< rotation, translation, crop: pixel value
-  double value = 0;                         ///< erasing: pixel value
+  std::vector<double> scale = {0.08, 1.0};     ///< resized_crop, erasing: area fraction range
+  std::vector<double> ratio = {};              ///< aspect range; empty: 3/4..4/3 (crop), 0.3..3.3
+  int64_t padding = 4;                         ///< crop: pad each side, then crop back
+  double p = 0.5;                              ///< horizontal_flip, erasing: probability
+  double fill = 0;                             ///< rotation, translation, crop: pixel value
+  double value = 0;                            ///< erasing: pixel value
   bool operator==(const AugmentConfig&) const = default;
 };
 
@@ -178,7 +178,7 @@ struct TrainConfig {
   TrainingConfig training;
   OutputConfig output;
   std::vector<AugmentConfig> augment;  ///< [[augment]] entries, in order
-  std::string source;  ///< the config file's path
+  std::string source;                  ///< the config file's path
   bool operator==(const TrainConfig&) const = default;
 };
 
@@ -194,7 +194,8 @@ extern const std::vector<std::string> kAugmentNames;  ///< rotation, translation
 extern const std::vector<std::string> kMonitorNames;  ///< train_loss, val_loss, val_accuracy, ...
 
 /// Reads and validates a TOML config (sections [data] [preprocessing] [model] [optimizer]
-/// [schedule] [training] [output] and [[augment]] entries; only [data] is required), after applying overrides
+/// [schedule] [training] [output] and [[augment]] entries; only [data] is required), after applying
+/// overrides
 /// ("optimizer.lr=0.01", as given to --set). Every problem is an ember::ConfigError that names the
 /// location, the dotted key, the value and what is allowed:
 ///   cfg.toml:7:4: optimizer.lr = -0.1: must be > 0

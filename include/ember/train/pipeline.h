@@ -6,9 +6,9 @@
 #include <string>
 
 #include "ember/data/csv.h"
-#include "ember/data/transforms.h"
 #include "ember/data/preprocess.h"
 #include "ember/data/split.h"
+#include "ember/data/transforms.h"
 #include "ember/nn/module.h"
 #include "ember/train/config.h"
 #include "ember/train/metrics.h"

@@ -1,5 +1,6 @@
 // The CPU backend: OpenMP loops and OpenBLAS GEMM. Methods are defined by kernel family in
-// cpu_elementwise.cpp, cpu_reduce.cpp, cpu_linalg.cpp, cpu_index.cpp, cpu_random.cpp, cpu_optim.cpp.
+// cpu_elementwise.cpp, cpu_reduce.cpp, cpu_linalg.cpp, cpu_index.cpp, cpu_random.cpp,
+// cpu_optim.cpp.
 #pragma once
 
 #include "backend/backend.h"
