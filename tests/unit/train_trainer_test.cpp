@@ -158,3 +158,13 @@ TEST(TrainTrainer, DivergingRunStopsAndKeepsTheLastGoodCheckpoint) {
       for (float v : values) ASSERT_TRUE(std::isfinite(v)) << name;
   }
 }
+
+TEST(TrainTrainer, RunEndingMidEpochIsStillEvaluated) {
+  // iris: 90 training rows in batches of 16 make 6 steps an epoch; stop after 4.
+  const train::TrainConfig cfg = example("iris", {"training.steps=4", "training.val_every=0"});
+  const fs::path dir = fresh_dir("mid_epoch");
+  const train::TrainResult r = run(cfg, dir);
+  EXPECT_EQ(r.steps, 4);
+  EXPECT_EQ(r.best_step, 4);  // the final evaluation at step 4 is the only one, so the best
+  EXPECT_TRUE(train::has_checkpoint((dir / "checkpoints").string(), "best"));
+}
