@@ -46,6 +46,9 @@ namespace ember::cpu {
 //   conv_bench conv2 fwd:            0.68x [0.68-0.69] -> 1.13x [1.06-1.15] (6.8 -> 4.4 ms)
 //   conv_bench conv2 fwd+bwd(x,w,b): 0.78x [0.77-0.89] -> 1.02x [0.96-1.04]
 //   ember_bench cnn_train_step_b64:  1.46x [1.42-1.47] -> 1.82x [1.63-1.86] (35.9 -> 30.2 ms)
+// On a quiet machine (make bench): conv2 fwd 1.23x, fwd+bwd(x,w,b) 0.98x libtorch; the CNN step
+// at batch 64 1.28x libtorch and 1.42x PyTorch; a batch-128 epoch 1.22x and 1.62x (0.96x and 1.31x
+// libtorch/PyTorch before Winograd).
 // Kept. Chunks of 2-4 conv2 images measured alike; 8 was 10% and 16 45% slower (V and M leave
 // L2). Remaining conv cost in the CNN step: the im2col weight gradient (sgemm_tn, ~15% of the
 // step), then the Winograd transforms (~10%).
