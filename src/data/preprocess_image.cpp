@@ -63,34 +63,54 @@ std::vector<int64_t> Preprocessor::input_shape() const {
   return {num_features()};
 }
 
-Tensor Preprocessor::transform_images(const Tensor& images) const {
-  check_image("transform_images", true);
-  check_fitted("transform_images");
-  EMBER_CHECK_SHAPE(images.dim() == 4 && images.size(1) == image_.channels &&
-                        images.size(2) == image_.height && images.size(3) == image_.width,
-                    "the model expects images (N, ", image_.channels, ", ", image_.height, ", ",
-                    image_.width, "), got ", images.shape_str());
-  // x' = (raw * scale - mean) / std = raw * (scale / std) - mean / std, per channel
-  Tensor out = images.to(kFloat32).contiguous().clone();
-  const int64_t n = out.size(0), c = image_.channels, hw = image_.height * image_.width;
+namespace {
+
+// out[n, c] = x[n, c] * a[c] + b[c] for x (N, C, H, W), in float32.
+Tensor per_channel_affine(const Tensor& x, const std::vector<float>& a,
+                          const std::vector<float>& b) {
+  Tensor out = x.to(kFloat32).contiguous().clone();
+  const int64_t n = out.size(0), c = out.size(1), hw = out.size(2) * out.size(3);
   float* p = out.data_ptr<float>();
   for (int64_t i = 0; i < n; ++i)
     for (int64_t ch = 0; ch < c; ++ch) {
-      const float a = static_cast<float>(image_.scale / image_.std[ch]);
-      const float b = static_cast<float>(image_.mean[ch] / image_.std[ch]);
       float* plane = p + (i * c + ch) * hw;
-      for (int64_t j = 0; j < hw; ++j) plane[j] = plane[j] * a - b;
+      const float ac = a[static_cast<size_t>(ch)], bc = b[static_cast<size_t>(ch)];
+      for (int64_t j = 0; j < hw; ++j) plane[j] = plane[j] * ac + bc;
     }
   return out;
 }
 
+}  // namespace
+
+void Preprocessor::check_image_shape(const Tensor& images) const {
+  EMBER_CHECK_SHAPE(images.dim() == 4 && images.size(1) == image_.channels &&
+                        images.size(2) == image_.height && images.size(3) == image_.width,
+                    "the model expects images (N, ", image_.channels, ", ", image_.height, ", ",
+                    image_.width, "), got ", images.shape_str());
+}
+
+// x' = (raw * scale - mean) / std = raw * (scale / std) - mean / std, per channel.
+Tensor Preprocessor::normalize_scaled(const Tensor& images, double scale) const {
+  check_image_shape(images);
+  std::vector<float> a, b;
+  for (int64_t c = 0; c < image_.channels; ++c) {
+    a.push_back(static_cast<float>(scale / image_.std[static_cast<size_t>(c)]));
+    b.push_back(-static_cast<float>(image_.mean[static_cast<size_t>(c)] /
+                                    image_.std[static_cast<size_t>(c)]));
+  }
+  return per_channel_affine(images, a, b);
+}
+
+Tensor Preprocessor::transform_images(const Tensor& images) const {
+  check_image("transform_images", true);
+  check_fitted("transform_images");
+  return normalize_scaled(images, image_.scale);
+}
+
 Tensor Preprocessor::normalize_pixels(const Tensor& pixels) const {
   check_image("normalize_pixels", true);
-  ImageSpec unit = image_;
-  unit.scale = 1;
-  Preprocessor copy = *this;
-  copy.image_ = unit;
-  return copy.transform_images(pixels);
+  check_fitted("normalize_pixels");
+  return normalize_scaled(pixels, 1.0);
 }
 
 Tensor Preprocessor::denormalize_pixels(const Tensor& x) const {
@@ -98,16 +118,9 @@ Tensor Preprocessor::denormalize_pixels(const Tensor& x) const {
   EMBER_CHECK_SHAPE(x.dim() == 4 && x.size(1) == image_.channels,
                     "denormalize_pixels: expected (N, ", image_.channels, ", H, W), got ",
                     x.shape_str());
-  Tensor out = x.to(kFloat32).contiguous().clone();
-  const int64_t n = out.size(0), c = image_.channels, hw = out.size(2) * out.size(3);
-  float* p = out.data_ptr<float>();
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float* plane = p + (i * c + ch) * hw;
-      for (int64_t j = 0; j < hw; ++j)
-        plane[j] = static_cast<float>(plane[j] * image_.std[ch] + image_.mean[ch]);
-    }
-  return out;
+  std::vector<float> a(image_.std.begin(), image_.std.end());
+  std::vector<float> b(image_.mean.begin(), image_.mean.end());
+  return per_channel_affine(x, a, b);
 }
 
 json::Value Preprocessor::image_to_json() const {

@@ -40,6 +40,18 @@ int64_t randint(Generator& gen, int64_t lo, int64_t hi) {
   return lo + static_cast<int64_t>(gen.next_below(static_cast<uint64_t>(hi - lo + 1)));
 }
 
+// torchvision's random box: a target area uniform in scale * area and an aspect ratio
+// log-uniform in ratio; returns the rounded (sqrt(target * aspect), sqrt(target / aspect)).
+// RandomResizedCrop reads them as (width, height), RandomErasing as (height, width).
+std::pair<int64_t, int64_t> random_box(Generator& gen, int64_t area,
+                                       std::pair<double, double> scale,
+                                       std::pair<double, double> ratio) {
+  const double target = static_cast<double>(area) * uniform(gen, scale.first, scale.second);
+  const double aspect = std::exp(uniform(gen, std::log(ratio.first), std::log(ratio.second)));
+  return {static_cast<int64_t>(std::round(std::sqrt(target * aspect))),
+          static_cast<int64_t>(std::round(std::sqrt(target / aspect)))};
+}
+
 void check_range(std::pair<double, double> r, const char* op, const char* what, bool positive) {
   EMBER_CHECK(std::isfinite(r.first) && std::isfinite(r.second) && r.first <= r.second &&
                   (!positive || r.first > 0),
@@ -244,13 +256,8 @@ Tensor RandomResizedCrop::apply(const Tensor& x, Generator& gen) const {
   const Sample s = check_sample(x, "RandomResizedCrop");
   EMBER_CHECK_SHAPE(s.h > 0 && s.w > 0, "RandomResizedCrop: cannot crop an empty image of shape ",
                     x.shape_str());
-  const double area = static_cast<double>(s.h * s.w);
-  const double log_lo = std::log(ratio_.first), log_hi = std::log(ratio_.second);
   for (int attempt = 0; attempt < 10; ++attempt) {
-    const double target = area * uniform(gen, scale_.first, scale_.second);
-    const double aspect = std::exp(uniform(gen, log_lo, log_hi));
-    const auto w = static_cast<int64_t>(std::round(std::sqrt(target * aspect)));
-    const auto h = static_cast<int64_t>(std::round(std::sqrt(target / aspect)));
+    const auto [w, h] = random_box(gen, s.h * s.w, scale_, ratio_);
     if (w > 0 && w <= s.w && h > 0 && h <= s.h) {
       const int64_t top = randint(gen, 0, s.h - h), left = randint(gen, 0, s.w - w);
       return resize_region(s, top, left, h, w, height_, width_);
@@ -355,13 +362,8 @@ Tensor RandomErasing::apply(const Tensor& x, Generator& gen) const {
   float* dst = out.data_ptr<float>();
   std::copy(s.data, s.data + s.c * s.h * s.w, dst);
   if (gen.next_double() >= p_) return out;
-  const double area = static_cast<double>(s.h * s.w);
-  const double log_lo = std::log(ratio_.first), log_hi = std::log(ratio_.second);
   for (int attempt = 0; attempt < 10; ++attempt) {
-    const double target = area * uniform(gen, scale_.first, scale_.second);
-    const double aspect = std::exp(uniform(gen, log_lo, log_hi));
-    const auto h = static_cast<int64_t>(std::round(std::sqrt(target * aspect)));
-    const auto w = static_cast<int64_t>(std::round(std::sqrt(target / aspect)));
+    const auto [h, w] = random_box(gen, s.h * s.w, scale_, ratio_);
     if (!(h < s.h && w < s.w)) continue;
     const int64_t top = randint(gen, 0, s.h - h), left = randint(gen, 0, s.w - w);
     for (int64_t k = 0; k < s.c; ++k)

@@ -148,6 +148,8 @@ class Preprocessor {
   json::Value image_to_json() const;
   static Preprocessor image_from_json(const json::Value& value);
   void check_image(const char* what, bool want) const;
+  void check_image_shape(const Tensor& images) const;
+  Tensor normalize_scaled(const Tensor& images, double scale) const;
 };
 
 }  // namespace ember::data
