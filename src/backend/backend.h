@@ -152,6 +152,48 @@ class Backend {
                                    bool training, const Tensor& grad_x, const Tensor& grad_weight,
                                    const Tensor& grad_bias);
 
+  // ---- attention and the Transformer's norms (cpu_attention.cpp) ----
+  /// Sizes of an attention call over (A, H) heads: q (A, H, T, D), k (A, H, S, D), v (A, H, S, Dv).
+  struct AttentionParams {
+    int64_t A, H, T, S, D, Dv;
+    double scale;
+    bool causal;  ///< key j > query i masked
+  };
+  /// Flash-style forward: out = softmax(q k^T * scale + bias) v and the row log-sum-exp lse
+  /// (-inf and zero output on rows with no key). q, k, v: 4-d views with unit stride in the last
+  /// dim and a row stride >= it; bias: an additive (A, H, T, S) view (any strides, 0 where
+  /// broadcast) or undefined; out: (A, H, T, Dv) and lse: (A, H, T) contiguous float64.
+  virtual void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                 const Tensor& bias, const AttentionParams& p, const Tensor& out,
+                                 const Tensor& lse);
+  /// FlashAttention-2 backward by recomputation: P = exp(q k^T * scale + bias - lse),
+  /// dv = P^T g, dS = P * (g v^T - rowsum(g * out)), dq = scale dS k, dk = scale dS^T q.
+  /// q, k, v, bias as in attention_forward; out, grad_out, lse contiguous; grad_q, grad_k,
+  /// grad_v: contiguous (A, H, ., .), overwritten.
+  virtual void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& bias, const Tensor& out, const Tensor& grad_out,
+                                  const Tensor& lse, const AttentionParams& p, const Tensor& grad_q,
+                                  const Tensor& grad_k, const Tensor& grad_v);
+  /// Layer norm of the rows of contiguous x: (M, N): out = (x - mean) * rstd * w + b, saving
+  /// mean and rstd = 1 / sqrt(var + eps): (M). weight, bias: (N) or undefined.
+  virtual void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  double eps, const Tensor& out, const Tensor& mean,
+                                  const Tensor& rstd);
+  /// Layer-norm backward over (M, N) rows (Note [LayerNorm numerics]); any of grad_x,
+  /// grad_weight, grad_bias may be undefined (not wanted); weight may be undefined (ones).
+  virtual void layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& mean,
+                                   const Tensor& rstd, const Tensor& weight, const Tensor& grad_x,
+                                   const Tensor& grad_weight, const Tensor& grad_bias);
+  /// RMS norm of the rows of contiguous x: (M, N): out = x * rstd * w with
+  /// rstd = 1 / sqrt(mean(x^2) + eps): (M) saved. weight: (N) or undefined.
+  virtual void rms_norm_forward(const Tensor& x, const Tensor& weight, double eps,
+                                const Tensor& out, const Tensor& rstd);
+  /// RMS-norm backward: dx = rstd (g w - x rstd^2 mean(g w x)), dweight = sum over rows of
+  /// g x rstd. grad_x / grad_weight may be undefined.
+  virtual void rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& rstd,
+                                 const Tensor& weight, const Tensor& grad_x,
+                                 const Tensor& grad_weight);
+
  protected:
   [[noreturn]] void missing(const char* op) const;
 };

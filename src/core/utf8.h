@@ -1,4 +1,4 @@
-// UTF-8 validation shared by every reader of outside text (JSON, CSV, ...).
+// UTF-8 validation and encoding shared by every reader and writer of text (JSON, CSV, tokenizers).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +33,26 @@ inline size_t utf8_sequence_length(std::string_view s, size_t i) {
   for (size_t k = 2; k < n; ++k)
     if ((byte(i + k) & 0xC0) != 0x80) return 0;
   return n;
+}
+
+/// Appends the UTF-8 encoding of a valid code point.
+template <class String>
+void append_utf8(String& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
 }
 
 }  // namespace ember::detail

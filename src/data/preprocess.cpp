@@ -397,12 +397,22 @@ int64_t Preprocessor::num_features() const {
 }
 
 int64_t Preprocessor::num_classes() const {
+  if (is_text()) return vocab_size_;
   return static_cast<int64_t>(classes_.size());
 }
 
 json::Value Preprocessor::to_json() const {
   check_fitted("to_json");
   if (image_mode_) return image_to_json();
+  if (is_text()) {
+    json::Value o = json::Value::object();
+    o["format"] = "ember.preprocessor";
+    o["version"] = 1;
+    o["task"] = "language_model";
+    o["vocab_size"] = vocab_size_;
+    o["block_size"] = block_size_;
+    return o;
+  }
   const auto bound = [](double v) { return std::isinf(v) ? json::Value() : json::Value(v); };
   json::Value o = json::Value::object();
   o["format"] = "ember.preprocessor";
@@ -446,6 +456,8 @@ json::Value Preprocessor::to_json() const {
 
 Preprocessor Preprocessor::from_json(const json::Value& v) {
   if (v.contains("image")) return image_from_json(v);
+  if (v.contains("task") && v["task"].as_string() == "language_model")
+    return for_text(v["vocab_size"].as_int(), v["block_size"].as_int());
   EMBER_CHECK(v["format"].as_string() == "ember.preprocessor" && v["version"].as_int() == 1,
               "Preprocessor::from_json: not an ember.preprocessor version 1 object");
   const json::Value& jo = v["options"];

@@ -1,4 +1,5 @@
-// Preprocessor, image mode: per-channel pixel statistics fitted on the training images.
+// Preprocessor, image mode (per-channel pixel statistics fitted on the training images) and text
+// mode (token windows).
 #include <cmath>
 
 #include "ember/core/error.h"
@@ -58,8 +59,20 @@ void Preprocessor::fit_images(const Tensor& images, double scale) {
   fitted_ = true;
 }
 
+Preprocessor Preprocessor::for_text(int64_t vocab_size, int64_t block_size) {
+  EMBER_CHECK(vocab_size >= 1 && block_size >= 1,
+              "Preprocessor::for_text: vocab_size = ", vocab_size, " and block_size = ", block_size,
+              " must be >= 1");
+  Preprocessor p(PreprocessOptions{}, {}, "next_token", Task::LanguageModel);
+  p.vocab_size_ = vocab_size;
+  p.block_size_ = block_size;
+  p.fitted_ = true;
+  return p;
+}
+
 std::vector<int64_t> Preprocessor::input_shape() const {
   if (image_mode_) return {image_.channels, image_.height, image_.width};
+  if (is_text()) return {block_size_};
   return {num_features()};
 }
 

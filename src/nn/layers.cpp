@@ -115,6 +115,35 @@ std::string LayerNorm::extra_repr() const {
   return os.str();
 }
 
+RMSNorm::RMSNorm(Shape shape, std::optional<double> epsilon, bool affine)
+    : Module("RMSNorm"),
+      normalized_shape(std::move(shape)),
+      eps(epsilon),
+      elementwise_affine(affine) {
+  EMBER_CHECK(!normalized_shape.empty(), "RMSNorm: normalized_shape must not be empty");
+  if (affine) weight = register_parameter("weight", empty(normalized_shape));
+  reset_parameters();
+}
+
+void RMSNorm::reset_parameters() {
+  if (weight.defined()) init::ones_(weight);
+}
+
+Tensor RMSNorm::forward(const Tensor& x) {
+  return functional::rms_norm(x, normalized_shape, weight, eps);
+}
+
+std::string RMSNorm::extra_repr() const {
+  std::ostringstream os;
+  os << ember::detail::shape_to_string(normalized_shape) << ", eps=";
+  if (eps)
+    os << *eps;
+  else
+    os << "None";
+  os << ", elementwise_affine=" << py_bool(elementwise_affine);
+  return os.str();
+}
+
 // ---- Dropout, Flatten ----
 
 Dropout::Dropout(double prob) : Module("Dropout"), p(prob) {

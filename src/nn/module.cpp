@@ -60,6 +60,15 @@ Tensor Module::register_parameter(const std::string& name, Tensor t, bool requir
   return parameters_.insert(name, t);
 }
 
+Tensor Module::replace_parameter(const std::string& name, Tensor t) {
+  EMBER_CHECK(parameters_.contains(name), "replace_parameter: ", type_name_, " has no parameter '",
+              name, "'");
+  EMBER_CHECK(t.defined(), "replace_parameter: tensor '", name, "' is undefined (in ", type_name_,
+              ")");
+  if (!t.is_leaf()) t = t.detach().requires_grad_();
+  return parameters_.insert_or_assign(name, t);
+}
+
 Tensor Module::register_buffer(const std::string& name, Tensor t, bool persistent) {
   check_new_name(name, "register_buffer");
   EMBER_CHECK(t.defined(), "register_buffer: tensor '", name, "' is undefined (in ", type_name_,
@@ -128,8 +137,9 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
 namespace {
 // Tensors of one kind (parameters_ or buffers_) of m and, with recurse, its descendants, each once,
 // with dotted names.
-OrderedDict<Tensor> collect_named(const Module& root, bool recurse,
-                                  const std::function<const OrderedDict<Tensor>&(const Module&)>& of) {
+OrderedDict<Tensor> collect_named(
+    const Module& root, bool recurse,
+    const std::function<const OrderedDict<Tensor>&(const Module&)>& of) {
   OrderedDict<Tensor> out;
   std::unordered_set<const TensorImpl*> seen;
   auto add_from = [&](const std::string& prefix, const Module& m) {
@@ -146,9 +156,8 @@ OrderedDict<Tensor> collect_named(const Module& root, bool recurse,
 }  // namespace
 
 OrderedDict<Tensor> Module::named_parameters(bool recurse) const {
-  return collect_named(*this, recurse, [](const Module& m) -> const OrderedDict<Tensor>& {
-    return m.parameters_;
-  });
+  return collect_named(*this, recurse,
+                       [](const Module& m) -> const OrderedDict<Tensor>& { return m.parameters_; });
 }
 
 std::vector<Tensor> Module::parameters(bool recurse) const {
@@ -156,9 +165,8 @@ std::vector<Tensor> Module::parameters(bool recurse) const {
 }
 
 OrderedDict<Tensor> Module::named_buffers(bool recurse) const {
-  return collect_named(*this, recurse, [](const Module& m) -> const OrderedDict<Tensor>& {
-    return m.buffers_;
-  });
+  return collect_named(*this, recurse,
+                       [](const Module& m) -> const OrderedDict<Tensor>& { return m.buffers_; });
 }
 
 std::vector<Tensor> Module::buffers(bool recurse) const {

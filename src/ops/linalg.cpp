@@ -151,19 +151,20 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const int64_t rows =
       x.dim() == 2 ? x.size(0) : detail::shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
   Tensor out;
-  if (linear_kernel_fits(x, weight, bias)) {
+  // (B, T, in) activations are one (B T, in) matrix when contiguous: the fused kernel takes them.
+  const Tensor x2 = x.dim() == 2 ? x.detach() : reshape(x.detach(), {rows, x.size(-1)});
+  if (linear_kernel_fits(x2, weight, bias)) {
     out = detail::make_tensor({rows, weight.size(0)}, x.dtype(), x.device());
-    ops::kernels(out).linear(x, weight, bias, out);
+    ops::kernels(out).linear(x2, weight, bias, out);
   } else {
-    const Tensor x2 = x.dim() == 2 ? x : reshape(x.detach(), {rows, x.size(-1)});
-    out = batched_gemm(x2.detach(), transpose(weight.detach(), 0, 1),
+    out = batched_gemm(x2, transpose(weight.detach(), 0, 1),
                        bias.defined() ? bias.detach() : Tensor());
+  }
+  if (x.dim() != 2) {
     Shape os(x.shape().begin(), x.shape().end() - 1);
     os.push_back(weight.size(0));
-    if (x.dim() != 2) {
-      out = detail::make_view(out, os, detail::contiguous_strides(os), 0);
-      out.impl()->is_view = false;  // the only tensor over this fresh storage
-    }
+    out = detail::make_view(out, os, detail::contiguous_strides(os), 0);
+    out.impl()->is_view = false;  // the only tensor over this fresh storage
   }
   autograd::record("LinearBackward", out, {x, weight, bias},
                    [sx = SavedTensor(x), sw = SavedTensor(weight), gx = x.requires_grad(),

@@ -27,11 +27,16 @@ const std::vector<std::string> kLayerNames = {
 const std::vector<std::string> kAugmentNames = {"rotation", "translation",     "resized_crop",
                                                 "crop",     "horizontal_flip", "erasing"};
 const std::vector<std::string> kMonitorNames = {
-    "val_loss",    "train_loss",   "val_accuracy", "val_precision", "val_recall", "val_f1",
-    "val_roc_auc", "val_log_loss", "val_mse",      "val_rmse",      "val_mae",    "val_r2"};
+    "val_loss", "train_loss",  "val_accuracy",  "val_precision", "val_recall",
+    "val_f1",   "val_roc_auc", "val_log_loss",  "val_mse",       "val_rmse",
+    "val_mae",  "val_r2",      "val_perplexity"};
 
 bool is_image_format(const std::string& format) {
   return format == "fashion_mnist" || format == "mnist" || format == "image_folder";
+}
+
+bool is_text_format(const std::string& format) {
+  return format == "text";
 }
 
 namespace {
@@ -59,15 +64,15 @@ void check_split(const TomlTable& t, const std::vector<double>& split) {
 // A relative path is tried against the current directory, then against the config's directory.
 // The result is absolute, so the resolved config loads the same data from any directory.
 std::string resolve_data_path(const TomlTable& t, const std::string& given,
-                              const std::string& config_path) {
+                              const std::string& config_path, const std::string& key = "path") {
   const fs::path p(given);
   const fs::path beside = fs::path(config_path).parent_path() / p;
   std::error_code ec;
   for (const fs::path& candidate : {p, beside})
     if (fs::exists(candidate, ec)) return fs::absolute(candidate, ec).lexically_normal().string();
-  if (p.is_absolute() || beside == p) t.fail("path", "file not found");
-  t.fail("path", "file not found; tried " + given + " (from the current directory) and " +
-                     beside.string() + " (next to the config)");
+  if (p.is_absolute() || beside == p) t.fail(key, "file not found");
+  t.fail(key, "file not found; tried " + given + " (from the current directory) and " +
+                  beside.string() + " (next to the config)");
 }
 
 // [data] of an image dataset: only the keys that mean something for its format.
@@ -96,11 +101,28 @@ DataConfig read_image_data(TomlTable& t, DataConfig d, const std::string& config
   return d;
 }
 
+// [data] of a text corpus for a language model.
+DataConfig read_text_data(TomlTable& t, DataConfig d, const std::string& config_path) {
+  d.val_fraction = t.get_double("val_fraction", d.val_fraction, Range::half_open(0, 1));
+  d.tokenizer = t.get_string("tokenizer", d.tokenizer);
+  d.seed = t.get_int("seed", d.seed, Range::at_least(0));
+  t.finish();
+  d.task = "language_model";
+  if (d.path.empty()) t.fail("path", "missing; set data.path to a UTF-8 text file or directory");
+  d.path = resolve_data_path(t, d.path, config_path);
+  if (d.tokenizer.empty()) t.fail("tokenizer", "\"char\" or a tokenizer directory");
+  if (d.tokenizer != "char")
+    d.tokenizer = resolve_data_path(t, d.tokenizer, config_path, "tokenizer");
+  return d;
+}
+
 DataConfig read_data(TomlTable t, const std::string& config_path) {
   DataConfig d;
-  d.format = t.get_string("format", d.format, {"csv", "fashion_mnist", "mnist", "image_folder"});
+  d.format =
+      t.get_string("format", d.format, {"csv", "fashion_mnist", "mnist", "image_folder", "text"});
   d.path = t.get_string("path", d.path);
   if (is_image_format(d.format)) return read_image_data(t, d, config_path);
+  if (is_text_format(d.format)) return read_text_data(t, d, config_path);
   d.target = t.get_string("target", d.target);
   d.features = t.get_strings("features", d.features);
   d.task = t.get_string("task", d.task, {"auto", "classification", "regression"});
@@ -167,7 +189,20 @@ LayerConfig read_layer(TomlTable t) {
 
 ModelConfig read_model(TomlTable t) {
   ModelConfig m;
-  m.type = t.get_string("type", m.type, {"linear", "logistic", "mlp", "sequential", "resnet"});
+  m.type =
+      t.get_string("type", m.type, {"linear", "logistic", "mlp", "sequential", "resnet", "gpt"});
+  if (m.type == "gpt") {
+    m.n_layer = t.get_int("n_layer", m.n_layer, Range::at_least(1));
+    m.n_head = t.get_int("n_head", m.n_head, Range::at_least(1));
+    m.n_embd = t.get_int("n_embd", m.n_embd, Range::at_least(1));
+    m.block_size = t.get_int("block_size", m.block_size, Range::at_least(1));
+    m.dropout = t.get_double("dropout", m.dropout, Range::half_open(0, 1));
+    m.bias = t.get_bool("bias", m.bias);
+    t.finish();
+    if (m.n_embd % m.n_head != 0)
+      t.fail("n_embd", "must be a multiple of model.n_head = " + std::to_string(m.n_head));
+    return m;
+  }
   if (m.type == "sequential") {
     for (TomlTable l : t.tables("layers")) m.layers.push_back(read_layer(l));
     t.finish();
@@ -311,6 +346,11 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
                 ": [[augment]] needs image data (data.format = fashion_mnist, mnist or "
                 "image_folder), got data.format = \"",
                 c.data.format, "\"");
+  const bool gpt = c.model.type == "gpt", text = is_text_format(c.data.format);
+  if (gpt != text)
+    EMBER_THROW(ConfigError, sections[2].location("type"), ": model.type = \"", c.model.type, "\" ",
+                gpt ? "needs data.format = \"text\"" : "does not fit text data; use \"gpt\"",
+                " (data.format = \"", c.data.format, "\")");
   return c;
 }
 
@@ -375,6 +415,13 @@ void write_model(Writer& w, const ModelConfig& m) {
     w.key("channels", m.channels);
     w.key("blocks", m.blocks);
     w.key("dropout", m.dropout);
+  } else if (m.type == "gpt") {
+    w.key("n_layer", m.n_layer);
+    w.key("n_head", m.n_head);
+    w.key("n_embd", m.n_embd);
+    w.key("block_size", m.block_size);
+    w.key("dropout", m.dropout);
+    w.key("bias", m.bias);
   } else if (m.type != "sequential") {
     w.key("hidden", m.hidden);
     w.key("activation", m.activation);
@@ -407,6 +454,10 @@ std::string to_toml(const TrainConfig& c) {
   w.key("path", c.data.path);
   if (c.data.format == "fashion_mnist" || c.data.format == "mnist") {
     w.key("val_fraction", c.data.val_fraction);
+    w.key("seed", c.data.seed);
+  } else if (c.data.format == "text") {
+    w.key("val_fraction", c.data.val_fraction);
+    w.key("tokenizer", c.data.tokenizer);
     w.key("seed", c.data.seed);
   } else if (c.data.format == "image_folder") {
     w.key("split", c.data.split);

@@ -283,13 +283,14 @@ bool higher_is_better(std::string_view metric) {
   for (std::string_view m : {"accuracy", "precision", "recall", "f1", "roc_auc", "r2"}) {
     if (name == m) return true;
   }
-  for (std::string_view m : {"loss", "log_loss", "mse", "rmse", "mae"}) {
+  for (std::string_view m : {"loss", "log_loss", "mse", "rmse", "mae", "perplexity"}) {
     if (name == m) return false;
   }
-  EMBER_THROW(ValueError, "higher_is_better: unknown metric '", metric,
-              "'; known: accuracy, precision, recall, f1, roc_auc, r2 (higher is better), loss, "
-              "log_loss, mse, rmse, mae (lower is better), each optionally prefixed by train_, "
-              "val_ or test_");
+  EMBER_THROW(
+      ValueError, "higher_is_better: unknown metric '", metric,
+      "'; known: accuracy, precision, recall, f1, roc_auc, r2 (higher is better), loss, "
+      "log_loss, mse, rmse, mae, perplexity (lower is better), each optionally prefixed by train_, "
+      "val_ or test_");
 }
 
 }  // namespace ember::train

@@ -108,6 +108,7 @@ data::SplitIndices split_table(const TrainConfig& cfg, const data::Table& table,
 
 PreparedData prepare_data(const TrainConfig& cfg) {
   if (is_image_format(cfg.data.format)) return prepare_image_data(cfg);
+  if (is_text_format(cfg.data.format)) return prepare_text_data(cfg);
   data::Table table = load_table(cfg.data);
   const data::Task task = resolve_task(cfg.data, table);
   const std::string target = target_column(cfg.data);
@@ -117,7 +118,7 @@ PreparedData prepare_data(const TrainConfig& cfg) {
                          feature_columns(cfg.data, table), target, task);
   data::SplitIndices split = split_table(cfg, table, task);
   pre.fit(table.select_rows(split.train));
-  PreparedData d{std::move(table), std::move(split), std::move(pre), {}, {}, {}, nullptr};
+  PreparedData d{std::move(table), std::move(split), std::move(pre), {}, {}, {}, nullptr, nullptr};
   d.train = transform_split(d.pre, d.table, d.split.train, /*training=*/true);
   d.val = transform_split(d.pre, d.table, d.split.val, false);
   d.test = transform_split(d.pre, d.table, d.split.test, false);
@@ -129,6 +130,12 @@ PreparedData prepare_data(const TrainConfig& cfg) {
 
 std::string resolve_loss(const TrainConfig& cfg, data::Task task, int64_t num_classes) {
   const std::string& loss = cfg.training.loss;
+  if (task == data::Task::LanguageModel) {
+    EMBER_CHECK_T(ConfigError, loss == "auto" || loss == "cross_entropy", cfg.source,
+                  ": training.loss = \"", loss, "\" does not fit a language model; use ",
+                  "cross_entropy");
+    return "cross_entropy";
+  }
   const bool classification = task == data::Task::Classification;
   if (loss == "auto") return classification ? "cross_entropy" : "mse";
   if (classification) {
@@ -150,6 +157,8 @@ int64_t output_size(const std::string& loss, const data::Preprocessor& pre) {
 
 Tensor compute_loss(const std::string& loss, const Tensor& out, const Tensor& y) {
   namespace F = nn::functional;
+  if (loss == "cross_entropy" && out.dim() == 3)  // language model: out (B, T, V), y (B, T)
+    return F::cross_entropy(out.reshape({-1, out.size(2)}), y.reshape({-1}));
   if (loss == "cross_entropy") return F::cross_entropy(out, y);
   if (loss == "bce") return F::binary_cross_entropy_with_logits(out, y.to(kFloat32).unsqueeze(1));
   if (loss == "mse") return F::mse_loss(out, y);
@@ -200,10 +209,38 @@ Predictions predict(nn::Module& model, const Tensor& x, const std::string& loss,
   return from_outputs(raw_outputs(model, x), loss, pre);
 }
 
+namespace {
+
+// A language model on windows of tokens: the mean next-token loss, its perplexity and the top-1
+// accuracy, a few windows at a time (the logits of a whole split would not fit in memory).
+Metrics evaluate_language_model(nn::Module& model, const SplitData& split,
+                                const std::string& prefix) {
+  constexpr int64_t kWindows = 16;
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  double loss_sum = 0, correct = 0;
+  for (int64_t i = 0; i < split.size(); i += kWindows) {
+    const int64_t n = std::min(kWindows, split.size() - i);
+    const Tensor logits = model(split.x.narrow(0, i, n));  // (n, T, V)
+    const Tensor y = split.y.narrow(0, i, n);
+    loss_sum += compute_loss("cross_entropy", logits, y).item() * static_cast<double>(y.numel());
+    correct += sum(eq(argmax(logits, 2), y)).item();
+  }
+  if (was_training) model.train();
+  const auto tokens = static_cast<double>(split.y.numel());
+  return {{prefix + "loss", loss_sum / tokens},
+          {prefix + "perplexity", std::exp(loss_sum / tokens)},
+          {prefix + "accuracy", correct / tokens}};
+}
+
+}  // namespace
+
 Metrics evaluate(nn::Module& model, const SplitData& split, const std::string& loss,
                  const data::Preprocessor& pre, const std::string& prefix) {
   Metrics m;
   if (split.size() == 0) return m;
+  if (pre.is_text()) return evaluate_language_model(model, split, prefix);
   const Tensor out = raw_outputs(model, split.x);  // one forward pass for the loss and metrics
   m.emplace_back(prefix + "loss", compute_loss(loss, out, split.y).item());
   const Predictions p = from_outputs(out, loss, pre);

@@ -92,7 +92,7 @@ PreparedData prepare_image_data(const TrainConfig& cfg) {
         index_select(train_images, 0, from_vector(rows, {static_cast<int64_t>(rows.size())})),
         scale);
   }
-  PreparedData d{std::move(table), split, std::move(pre), {}, {}, {}, nullptr};
+  PreparedData d{std::move(table), split, std::move(pre), {}, {}, {}, nullptr, nullptr};
   d.train = image_split(d.pre, train_images, train_labels, split.train);
   d.val = image_split(d.pre, train_images, train_labels, split.val);
   d.test = image_split(d.pre, test_images, test_labels, split.test);

@@ -9,8 +9,9 @@
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/error.h"
 #include "ember/data/inspect.h"
+#include "ember/data/tokenizer.h"
 #include "ember/io/file.h"
-#include "ember/models/vision.h"
+#include "ember/models/models.h"
 #include "ember/ops/reduce.h"
 #include "ember/train/checkpoint.h"
 #include "ember/train/figures.h"
@@ -121,6 +122,39 @@ void write_prediction_grid(const std::string& png, const PreparedData& d, const 
   prediction_grid_png(png, items);
 }
 
+// Three samples of the trained language model, each continuing the start of a validation window.
+ReportTable text_samples(const PreparedData& d, nn::Module& model) {
+  ReportTable t{"Samples (temperature 0.8, top-k 40, 300 tokens)", {"prompt", "continuation"}, {}};
+  auto* gpt = dynamic_cast<models::GPT*>(&model);
+  const SplitData& split = d.val.size() > 0 ? d.val : d.train;
+  if (gpt == nullptr || split.size() == 0) return t;
+  models::SamplingOptions o;
+  o.max_new_tokens = 300;
+  o.temperature = 0.8;
+  o.top_k = 40;
+  for (int64_t s = 0; s < 3; ++s) {
+    const int64_t row = split.size() * s / 3;
+    const int64_t n = std::min<int64_t>(16, split.x.size(1));
+    const std::vector<int64_t> prompt = split.x.select(0, row).narrow(0, 0, n).to_vector<int64_t>();
+    o.seed = static_cast<uint64_t>(s);
+    const auto out = models::generate(*gpt, {prompt}, o);
+    t.rows.push_back({d.tokenizer->decode(prompt), d.tokenizer->decode(out[0])});
+  }
+  return t;
+}
+
+// The report's data section for text: source, tokens, vocabulary.
+json::Value text_data_summary(const PreparedData& d) {
+  json::Value j = json::Value::object();
+  const int64_t T = d.pre.input_shape()[0];
+  j["source"] = d.table.source;
+  j["rows"] = d.train.size() + d.val.size();
+  j["columns"] = std::to_string((d.train.size() + d.val.size()) * T) + " tokens in windows of " +
+                 std::to_string(T) + "; vocabulary of " + std::to_string(d.pre.num_classes()) +
+                 " (" + d.tokenizer->kind() + " tokenizer)";
+  return j;
+}
+
 std::vector<std::pair<std::string, std::string>> write_plots(
     const std::string& dir, const PreparedData& d, nn::Module& model, const std::string& loss,
     const History& history, std::vector<ReportTable>& tables) {
@@ -135,6 +169,15 @@ std::vector<std::pair<std::string, std::string>> write_plots(
   line_plot(in_dir(dir, "loss.png"), "Loss", "step", loss, losses, /*log_y=*/true);
   plots.emplace_back("Training and validation loss", in_dir(dir, "loss.png"));
 
+  if (d.pre.is_text()) {
+    if (has("val_perplexity")) {
+      line_plot(in_dir(dir, "metric.png"), "Validation perplexity", "step", "perplexity",
+                {{"val_perplexity", steps, history.series("val_perplexity")}}, /*log_y=*/true);
+      plots.emplace_back("Validation perplexity", in_dir(dir, "metric.png"));
+    }
+    tables.push_back(text_samples(d, model));
+    return plots;
+  }
   const bool classification = d.pre.task() == data::Task::Classification;
   const std::string metric = classification ? "val_accuracy" : "val_r2";
   if (has(metric)) {
@@ -220,7 +263,10 @@ void write_run_files(const std::string& run_dir, const TrainConfig& cfg, const P
   EMBER_CHECK_IO(!ec, run_dir, ": cannot create the run directory: ", ec.message());
   io::write_file_atomic(in_dir(run_dir, "config.toml"), to_toml(cfg));
   json::Value run = json::Value::object();
-  run["task"] = d.pre.task() == data::Task::Classification ? "classification" : "regression";
+  run["task"] = d.pre.is_text()                              ? "language_model"
+                : d.pre.task() == data::Task::Classification ? "classification"
+                                                             : "regression";
+  if (d.tokenizer) d.tokenizer->save(run_dir);
   run["loss"] = loss;
   run["in_features"] = d.pre.num_features();
   json::Value shape = json::Value::array();
@@ -259,8 +305,9 @@ void write_run_outputs(const std::string& run_dir, const TrainConfig& cfg, const
              {"best step", std::to_string(result.best_step)},
              {"finished", now_text()}};
   r.config_toml = to_toml(cfg);
-  r.data_summary =
-      d.pre.is_image() ? image_data_summary(d) : data::inspect(d.table, d.pre.target());
+  r.data_summary = d.pre.is_image()  ? image_data_summary(d)
+                   : d.pre.is_text() ? text_data_summary(d)
+                                     : data::inspect(d.table, d.pre.target());
   r.tables = std::move(tables);
   r.final_metrics = result.final_metrics;
   r.plots = plots;
@@ -281,9 +328,11 @@ LoadedRun load_run(const std::string& run_dir) {
               run["loss"].as_string(),
               nullptr,
               "",
-              0};
-  r.model = models::build_model(model_from_toml(run["model"].as_string(), run_json),
-                                r.pre.input_shape(), run["out_features"].as_int());
+              0,
+              nullptr};
+  if (r.pre.is_text()) r.tokenizer = data::load_tokenizer(run_dir);
+  r.model = models::create_model(model_from_toml(run["model"].as_string(), run_json),
+                                 r.pre.input_shape(), run["out_features"].as_int());
   const std::string ckpt = in_dir(run_dir, "checkpoints");
   r.checkpoint = has_checkpoint(ckpt, "best") ? "best" : "last";
   Checkpoint c = load_checkpoint(ckpt, r.checkpoint);

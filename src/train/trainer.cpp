@@ -10,7 +10,7 @@
 #include "ember/core/generator.h"
 #include "ember/data/loader.h"
 #include "ember/io/file.h"
-#include "ember/models/vision.h"
+#include "ember/models/models.h"
 #include "ember/optim/clip_grad.h"
 #include "ember/train/checkpoint.h"
 #include "ember/train/factory.h"
@@ -107,7 +107,9 @@ void check_monitor(const TrainConfig& cfg, const std::string& monitor, data::Tas
   if (monitor == "train_loss") return;
   const bool classification = task == data::Task::Classification;
   const std::vector<std::string> names =
-      classification
+      task == data::Task::LanguageModel
+          ? std::vector<std::string>{"val_loss", "val_perplexity", "val_accuracy"}
+      : classification
           ? std::vector<std::string>{"val_loss", "val_accuracy", "val_precision", "val_recall",
                                      "val_f1",   "val_roc_auc",  "val_log_loss"}
           : std::vector<std::string>{"val_loss", "val_mse", "val_rmse", "val_mae", "val_r2"};
@@ -115,7 +117,10 @@ void check_monitor(const TrainConfig& cfg, const std::string& monitor, data::Tas
   for (const auto& n : names) allowed += ", " + n;
   EMBER_CHECK_T(ConfigError, std::find(names.begin(), names.end(), monitor) != names.end(),
                 cfg.source, ": training.monitor = \"", monitor, "\" is not computed for a ",
-                classification ? "classification" : "regression", "; allowed: ", allowed);
+                task == data::Task::LanguageModel ? "language model"
+                : classification                  ? "classification"
+                                                  : "regression",
+                "; allowed: ", allowed);
 }
 
 }  // namespace
@@ -139,7 +144,7 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   const std::string loss_name = resolve_loss(cfg, data.pre.task(), data.pre.num_classes());
   manual_seed(static_cast<uint64_t>(tc.seed));
   auto model =
-      models::build_model(cfg.model, data.pre.input_shape(), output_size(loss_name, data.pre));
+      models::create_model(cfg.model, data.pre.input_shape(), output_size(loss_name, data.pre));
   data::DataLoaderOptions lo;
   lo.batch_size = tc.batch_size;
   lo.shuffle = tc.shuffle;
@@ -178,9 +183,11 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   }
 
   Progress progress(opts.progress, total_steps, max_epochs, tc.log_every);
-  const std::string main_metric = data.pre.task() == data::Task::Classification
-                                      ? (has_val ? "val_accuracy" : "train_loss")
-                                      : (has_val ? "val_r2" : "train_loss");
+  const data::Task task = data.pre.task();
+  const std::string main_metric = !has_val                             ? "train_loss"
+                                  : task == data::Task::Classification ? "val_accuracy"
+                                  : task == data::Task::LanguageModel  ? "val_loss"
+                                                                       : "val_r2";
   if (opts.resume)
     progress.message("resuming " + opts.run_dir + " at step " + std::to_string(st.step) +
                      " (epoch " + std::to_string(st.epoch + 1) + ")");

@@ -318,3 +318,36 @@ TEST(Cli, ImageRunSummaryTrainPredictExplain) {
                  {"--input", "--index"});
   expect_failure(ember("explain " + run.string() + " --index 10000"), 2, {"10000", "out of range"});
 }
+
+// A character-level GPT through the command line: train, eval, greedy generate (streamed), and
+// the clear errors for a prompt that does not fit the vocabulary or the context.
+TEST(Cli, TextRunTrainEvalGenerate) {
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "the cat sat on the mat. ";
+  write("corpus.txt", text);
+  const fs::path cfg = write("gpt.toml",
+                             "[data]\nformat = \"text\"\npath = \"corpus.txt\"\n"
+                             "[model]\ntype = \"gpt\"\nn_layer = 1\nn_head = 2\n"
+                             "n_embd = 32\nblock_size = 32\n"
+                             "[optimizer]\nname = \"adamw\"\nlr = 3e-3\n"
+                             "[training]\nsteps = 150\nbatch_size = 16\n"
+                             "[output]\nplots = false\n");
+  const fs::path run = kTmp / "gpt_run";
+  fs::remove_all(run);
+  const Result t = ember("train " + cfg.string() + " --out " + run.string());
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("val_perplexity"), std::string::npos) << t.out;
+  EXPECT_TRUE(fs::exists(run / "tokenizer.json"));
+  const Result e = ember("eval " + run.string() + " --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("\"perplexity\""), std::string::npos) << e.out;
+  const Result g = ember("generate " + run.string() +
+                         " --prompt \"the cat \" --max-new-tokens 16 --temperature 0");
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_EQ(g.out, "the cat sat on the mat. \n");  // 16 new characters
+  expect_failure(ember("generate " + run.string() + " --prompt \"the dog\""), 2,
+                 {"'d'", "not in the vocabulary"});
+  expect_failure(ember("generate " + run.string() + " --prompt \"" + std::string(40, 't') + "\""),
+                 2, {"40 tokens", "context of 32"});
+  expect_failure(ember("generate " + (kTmp / "nowhere").string()), 2, {"nowhere"});
+}

@@ -15,7 +15,8 @@ using ember::testing::to_torch;
 
 std::vector<OpRow> all_rows() {
   std::vector<OpRow> rows = elementwise_rows();
-  for (auto family : {reduce_linalg_nn_rows, shape_index_creation_rows, conv_rows, vision_rows}) {
+  for (auto family : {reduce_linalg_nn_rows, shape_index_creation_rows, conv_rows, vision_rows,
+                      attention_norm_rows}) {
     std::vector<OpRow> more = family();
     rows.insert(rows.end(), more.begin(), more.end());
   }

@@ -6,8 +6,10 @@
 #include <iostream>
 
 #include "ember/ember.h"
-#include "ember/models/vision.h"
+#include "ember/models/models.h"
+#include "generate_command.h"
 #include "image_commands.h"
+#include "text_commands.h"
 
 namespace fs = std::filesystem;
 using namespace ember;
@@ -65,7 +67,14 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
   train::LoadedRun run = train::load_run(run_dir);
   train::SplitData split;
   std::string what;
-  if (run.pre.is_image()) {
+  if (run.pre.is_text()) {
+    EMBER_CHECK_T(
+        ConfigError, data_path.empty(), "eval --data ", data_path,
+        ": language models are evaluated on their corpus's validation split; drop --data");
+    const train::TrainConfig cfg = train::load_run_config(run_dir);
+    split = train::prepare_text_data(cfg).val;
+    what = "the validation split of " + cfg.data.path;
+  } else if (run.pre.is_image()) {
     EMBER_CHECK_T(ConfigError, data_path.empty(), "eval --data ", data_path,
                   ": image runs are evaluated on their dataset's test split; drop --data");
     const train::TrainConfig cfg = train::load_run_config(run_dir);
@@ -193,7 +202,8 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
   const train::PreparedData d = train::prepare_data(cfg);
   const std::string loss = train::resolve_loss(cfg, d.pre.task(), d.pre.num_classes());
   manual_seed(static_cast<uint64_t>(cfg.training.seed));
-  auto model = models::build_model(cfg.model, d.pre.input_shape(), train::output_size(loss, d.pre));
+  auto model =
+      models::create_model(cfg.model, d.pre.input_shape(), train::output_size(loss, d.pre));
   const train::ModelSummary s = train::summarize(
       *model, d.pre.input_shape(), batch_size > 0 ? batch_size : cfg.training.batch_size,
       cfg.optimizer.name, cfg.optimizer.momentum);
@@ -283,6 +293,37 @@ int main(int argc, char** argv) {
   explain_cmd->add_option("-o,--output", ea.out,
                           "Output PNG (default: RUN_DIR/explain/<image name>.png)");
 
+  cli::GenerateArgs ga;
+  CLI::App* generate_cmd = app.add_subcommand(
+      "generate",
+      "Sample text from a trained GPT (a run directory of model.type = \"gpt\"), streaming it to "
+      "stdout; uses a KV cache, so each new token costs one position's forward pass");
+  generate_cmd
+      ->add_option("model", ga.model_dir,
+                   "Run directory written by ember train, or a Hugging Face GPT-2 directory "
+                   "(config.json + model.safetensors + tokenizer files)")
+      ->required();
+  generate_cmd->add_option("--prompt", ga.prompt, "Text to continue (default: a newline)");
+  generate_cmd
+      ->add_option("--max-new-tokens", ga.max_new_tokens, "Tokens to generate (default 200)")
+      ->check(CLI::NonNegativeNumber);
+  generate_cmd
+      ->add_option("--temperature", ga.temperature,
+                   "Softmax temperature; 0 picks the most likely token (default 0.8)")
+      ->check(CLI::NonNegativeNumber);
+  generate_cmd->add_option("--top-k", ga.top_k, "Sample among the k most likely tokens (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  generate_cmd
+      ->add_option("--top-p", ga.top_p,
+                   "Nucleus sampling: the smallest set of tokens with this much "
+                   "probability (default 1: all)")
+      ->check(CLI::Range(0.0, 1.0));
+  generate_cmd->add_option("--seed", ga.seed, "Random seed (default 0)");
+  generate_cmd
+      ->add_option("--num-samples", ga.num_samples,
+                   "Sequences to generate in one batch (default 1; 1 streams)")
+      ->check(CLI::PositiveNumber);
+
   CLI::App* inspect_cmd =
       app.add_subcommand("inspect",
                          "Data-quality report of a CSV: types, missing values, ranges, outliers, "
@@ -301,6 +342,11 @@ int main(int argc, char** argv) {
   summary_cmd->add_option("--batch-size", batch_size, "Batch size (default: training.batch_size)");
   summary_cmd->add_flag("--json", as_json, "Print the summary as JSON");
 
+  cli::TokenizerArgs tka;
+  cli::add_tokenizer_command(app, tka);
+  cli::ExportArgs xa;
+  cli::add_export_command(app, xa);
+
   if (argc > 1 && argv[1][0] != '-') {
     const std::string first = argv[1];
     bool known = false;
@@ -308,7 +354,7 @@ int main(int argc, char** argv) {
     if (!known) {
       std::fprintf(stderr,
                    "ember: unknown command '%s'; commands: train, eval, predict, explain, "
-                   "inspect, summary (see ember --help)\n",
+                   "generate, inspect, summary, tokenizer, export (see ember --help)\n",
                    first.c_str());
       return kBadInput;
     }
@@ -332,8 +378,11 @@ int main(int argc, char** argv) {
     if (command == "eval") return run_eval(run_dir, data_path, as_json);
     if (command == "predict") return run_predict(run_dir, input, output, top_k);
     if (command == "explain") return cli::explain(ea);
+    if (command == "generate") return cli::generate(ga);
     if (command == "inspect") return run_inspect(csv_path, target, delimiter, as_json);
     if (command == "summary") return run_summary(config, overrides, batch_size, as_json);
+    if (command == "tokenizer") return cli::run_tokenizer(app, tka);
+    if (command == "export") return cli::run_export(xa);
   } catch (const train::RunError& e) {
     std::fprintf(stderr, "ember %s: %s\n", command.c_str(), e.message().c_str());
     return kRunFailure;

@@ -10,4 +10,5 @@
 #include "ember/data/loader.h"
 #include "ember/data/preprocess.h"
 #include "ember/data/split.h"
+#include "ember/data/tokenizer.h"
 #include "ember/data/transforms.h"

@@ -33,7 +33,9 @@ struct PreprocessOptions {
   bool normalize_target = true;  ///< regression only: standardize the target, inverse on output
 };
 
-enum class Task { Regression, Classification };
+/// What the model predicts: a number, a class, or (language modelling) the next token at every
+/// position of a window of tokens.
+enum class Task { Regression, Classification, LanguageModel };
 
 /// Image data: the per-sample shape and how pixels are normalized (see Preprocessor::for_images).
 struct ImageSpec {
@@ -69,8 +71,12 @@ class Preprocessor {
   Tensor normalize_pixels(const Tensor& pixels) const;
   Tensor denormalize_pixels(const Tensor& x) const;
   bool is_image() const { return image_mode_; }
+  /// A language model's preprocessor: windows of block_size token ids (already tokenized; the
+  /// tokenizer is saved beside it) over a vocabulary of vocab_size; num_classes() = vocab_size.
+  static Preprocessor for_text(int64_t vocab_size, int64_t block_size);
+  bool is_text() const { return task_ == Task::LanguageModel; }
   const ImageSpec& image() const { return image_; }
-  /// Per-sample model input shape: (C, H, W) for images, (F) for tables.
+  /// Per-sample model input shape: (C, H, W) for images, (F) for tables, (block_size) for text.
   std::vector<int64_t> input_shape() const;
 
   /// Fits on the training table. Unknown columns: the ConfigError of Table::column. Regression
@@ -145,6 +151,7 @@ class Preprocessor {
   double target_mean_ = 0, target_std_ = 1;
   bool image_mode_ = false;
   ImageSpec image_;
+  int64_t vocab_size_ = 0, block_size_ = 0;  // text
   json::Value image_to_json() const;
   static Preprocessor image_from_json(const json::Value& value);
   void check_image(const char* what, bool want) const;

@@ -1,6 +1,7 @@
 // nn::functional: layer_norm and the loss functions, with PyTorch's argument order and semantics.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "ember/core/tensor.h"
@@ -12,6 +13,10 @@ namespace ember::nn::functional {
 /// x: (*, normalized_shape); weight, bias: normalized_shape or undefined.
 Tensor layer_norm(const Tensor& x, IntList normalized_shape, const Tensor& weight = Tensor(),
                   const Tensor& bias = Tensor(), double eps = 1e-5);
+/// RMS normalisation over the trailing dims: y = x / sqrt(mean(x^2) + eps) * weight
+/// (torch.nn.functional.rms_norm; eps defaults to the machine epsilon of x's dtype).
+Tensor rms_norm(const Tensor& x, IntList normalized_shape, const Tensor& weight = Tensor(),
+                std::optional<double> eps = std::nullopt);
 
 // ---- losses ----
 // reduction: "mean" (average over elements, or the weighted average for class-weighted losses),

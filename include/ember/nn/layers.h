@@ -1,4 +1,4 @@
-// Basic layers: Linear, Embedding, LayerNorm, Dropout, Identity, Flatten.
+// Basic layers: Linear, Embedding, LayerNorm, RMSNorm, Dropout, Identity, Flatten.
 #pragma once
 
 #include <optional>
@@ -60,6 +60,24 @@ class LayerNorm : public Module {
   bool elementwise_affine;
   Tensor weight;  ///< normalized_shape; undefined without elementwise_affine
   Tensor bias;    ///< normalized_shape; undefined without elementwise_affine or bias
+};
+
+/// RMS normalisation over the trailing dims (torch.nn.RMSNorm): y = x / sqrt(mean(x^2) + eps)
+/// * weight. eps defaults to the machine epsilon of the input's dtype.
+class RMSNorm : public Module {
+ public:
+  explicit RMSNorm(Shape normalized_shape, std::optional<double> eps = std::nullopt,
+                   bool elementwise_affine = true);
+  /// x: (*, normalized_shape) -> same shape
+  Tensor forward(const Tensor& x) override;
+  /// weight = 1.
+  void reset_parameters();
+  std::string extra_repr() const override;
+
+  Shape normalized_shape;
+  std::optional<double> eps;
+  bool elementwise_affine;
+  Tensor weight;  ///< normalized_shape; undefined without elementwise_affine
 };
 
 /// Zeroes elements with probability p and scales the rest by 1 / (1 - p), in training mode only.

@@ -25,7 +25,7 @@ struct LoadStateDictResult {
 /// 3)) and submodules are shared with their parent, as in libtorch. Parameters are tensor handles:
 /// the member `weight` of a Linear and the registered "weight" entry are the same tensor, so
 /// loading a state dict (an in-place copy) updates both. Assigning a new tensor to the member does
-/// not re-register it; use register_parameter() again with the same name to replace it.
+/// not re-register it; use replace_parameter() to replace it.
 class Module : public std::enable_shared_from_this<Module> {
  public:
   /// type_name is what repr() prints, e.g. "Linear".
@@ -45,6 +45,12 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Registers a buffer: state that is not trained (running statistics, masks, class weights).
   /// Non-persistent buffers are left out of state_dict().
   Tensor register_buffer(const std::string& name, Tensor t, bool persistent = true);
+  /// Replaces the registered parameter name with t and returns it; the caller reassigns its member.
+  /// For weight tying, pass another module's parameter: the same tensor then appears once in
+  /// parameters() (and so is updated once by an optimizer, its gradient accumulating from both
+  /// uses) and under both names in state_dict(), as in PyTorch:
+  ///   lm_head->weight = lm_head->replace_parameter("weight", wte->weight);
+  Tensor replace_parameter(const std::string& name, Tensor t);
   /// Registers a submodule and returns it with its own type.
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {

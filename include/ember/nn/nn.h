@@ -12,3 +12,5 @@
 #include "ember/nn/module.h"
 #include "ember/nn/ordered_dict.h"
 #include "ember/nn/pooling.h"
+#include "ember/nn/positional.h"
+#include "ember/nn/transformer.h"

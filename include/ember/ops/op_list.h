@@ -30,6 +30,8 @@
   /* vision: pooling, normalization, resampling (ops/vision.h) */                              \
   X(max_pool2d) X(max_pool2d_with_indices) X(avg_pool2d) X(adaptive_avg_pool2d) X(batch_norm)  \
   X(group_norm) X(interpolate) X(pad)                                                          \
+  /* attention and the Transformer's norms (ops/attention.h) */                                \
+  X(scaled_dot_product_attention) X(layer_norm) X(rms_norm)                                    \
   /* shape: views */                                                                           \
   X(reshape) X(view) X(permute) X(transpose) X(squeeze) X(squeeze_dim) X(unsqueeze) X(expand)  \
   X(narrow) X(slice) X(select) X(flatten) X(unflatten) X(contiguous)                           \

@@ -9,16 +9,22 @@ namespace ember::train {
 
 /// [data]: where the examples come from and how they are split.
 struct DataConfig {
-  /// csv | fashion_mnist | mnist | image_folder. fashion_mnist and mnist read the four IDX files
-  /// (train/t10k images and labels, plain or .gz) of the directory `path` and keep the official
-  /// test set; validation is carved from the training set (val_fraction). image_folder reads one
-  /// subdirectory of images per class and splits them with `split`.
+  /// csv | fashion_mnist | mnist | image_folder | text. fashion_mnist and mnist read the four IDX
+  /// files (train/t10k images and labels, plain or .gz) of the directory `path` and keep the
+  /// official test set; validation is carved from the training set (val_fraction). image_folder
+  /// reads one subdirectory of images per class and splits them with `split`. text reads one UTF-8
+  /// file (or every .txt file of a directory, in name order) for a language model: the first 1 -
+  /// val_fraction of its tokens train, the rest validate.
   std::string format = "csv";
   /// CSV file, or the dataset's directory for the image formats. A relative path is tried against
   /// the current directory, then against the config file's directory; load_train_config stores
   /// the absolute path it found.
   std::string path;
-  double val_fraction = 0.1;  ///< fashion_mnist, mnist: share of the training set held out, [0, 1)
+  double val_fraction = 0.1;  ///< fashion_mnist, mnist: share of the training set held out, [0, 1);
+                              ///< text: share of the tokens (at the end) held out
+  /// text: "char" (a character vocabulary built from the text and saved with the model) or a
+  /// tokenizer directory (GPT-2 BPE: encoder.json + vocab.bpe, as `ember tokenizer train` writes).
+  std::string tokenizer = "char";
   /// image_folder: [height, width] every image is resized to (bilinear); empty keeps the size of
   /// the first image (all must then share it).
   std::vector<int64_t> image_size = {};
@@ -79,7 +85,8 @@ struct LayerConfig {
 /// ResNet (see models::build_model).
 struct ModelConfig {
   /// linear (regression: one Linear) | logistic (one Linear + softmax/cross-entropy) | mlp |
-  /// sequential (the [[model.layers]] list) | resnet (channels, blocks). Image inputs are
+  /// sequential (the [[model.layers]] list) | resnet (channels, blocks) | gpt (text: n_layer,
+  /// n_head, n_embd, block_size, dropout, bias). Image inputs are
   /// flattened first for linear, logistic and mlp.
   std::string type = "mlp";
   std::vector<LayerConfig> layers = {};           ///< sequential
@@ -89,6 +96,10 @@ struct ModelConfig {
   std::string activation = "relu";  ///< relu | tanh | sigmoid | gelu | leaky_relu | silu | elu
   double dropout = 0.0;             ///< in [0, 1)
   std::string norm = "none";        ///< none | batch | layer
+  // gpt (models::GPTConfig; vocab_size comes from the tokenizer):
+  int64_t n_layer = 4, n_head = 4, n_embd = 256;
+  int64_t block_size = 128;  ///< context length; also the training windows' length
+  bool bias = true;          ///< biases in Linear and LayerNorm layers
   bool operator==(const ModelConfig&) const = default;
 };
 
@@ -184,6 +195,8 @@ struct TrainConfig {
 
 /// True for the image formats (fashion_mnist, mnist, image_folder).
 bool is_image_format(const std::string& format);
+/// True for data.format = "text" (language modelling).
+bool is_text_format(const std::string& format);
 
 /// The names each choice accepts, in the order shown in error messages.
 extern const std::vector<std::string> kOptimizerNames;  ///< sgd, adam, adamw, rmsprop, adagrad

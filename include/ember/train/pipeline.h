@@ -13,9 +13,14 @@
 #include "ember/train/config.h"
 #include "ember/train/metrics.h"
 
+namespace ember::data {
+class Tokenizer;
+}
+
 namespace ember::train {
 
-/// One split as model tensors: x (N, F) float32; y (N,) int64 classes or (N, 1) float32 targets.
+/// One split as model tensors: x (N, F) float32; y (N,) int64 classes or (N, 1) float32 targets;
+/// for text, x and y (N, T) int64: windows of token ids and their next tokens.
 struct SplitData {
   Tensor x, y;
   std::vector<int64_t> rows;  ///< rows of the whole table
@@ -30,6 +35,8 @@ struct PreparedData {
   SplitData train, val, test;
   /// Images: the [[augment]] transforms for training samples (null without augmentation).
   std::shared_ptr<const data::Transform> augment;
+  /// Text: the tokenizer (a char vocabulary built from the corpus, or the one of data.tokenizer).
+  std::shared_ptr<const data::Tokenizer> tokenizer;
 };
 
 /// Reads data.path (or generates data.synthetic) into a table.
@@ -49,6 +56,10 @@ PreparedData prepare_data(const TrainConfig& cfg);
 /// seeded stratified split, a Preprocessor::for_images fitted on the training images, and the
 /// [[augment]] transforms (see make_augment).
 PreparedData prepare_image_data(const TrainConfig& cfg);
+/// Text (data.format = "text"): the corpus tokenized, the first 1 - val_fraction of its tokens
+/// cut into non-overlapping windows of model.block_size for training, the rest for validation
+/// (no test split).
+PreparedData prepare_text_data(const TrainConfig& cfg);
 /// The [[augment]] list as one transform on normalized samples: it maps a sample back to [0, 1]
 /// pixels, applies the augmentations in order (so fill values are pixel intensities), and
 /// normalizes again. Null when the list is empty.

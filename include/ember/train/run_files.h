@@ -28,9 +28,10 @@ struct LoadedRun {
   std::string run_dir;
   data::Preprocessor pre;
   std::string loss;
-  std::shared_ptr<nn::Sequential> model;  ///< with the best checkpoint's weights (else the last)
-  std::string checkpoint;                 ///< "best" or "last"
-  int64_t step = 0;                       ///< the checkpoint's step
+  std::shared_ptr<nn::Module> model;  ///< with the best checkpoint's weights (else the last)
+  std::string checkpoint;             ///< "best" or "last"
+  int64_t step = 0;                   ///< the checkpoint's step
+  std::shared_ptr<const data::Tokenizer> tokenizer;  ///< text runs: saved in the run directory
 };
 /// Loads run_dir's preprocessor and model. ConfigError naming the path when it is not a run.
 LoadedRun load_run(const std::string& run_dir);

@@ -81,6 +81,24 @@ class CpuBackend final : public backend::Backend {
                            const Tensor& var, const Tensor& weight, double eps, bool training,
                            const Tensor& grad_x, const Tensor& grad_weight,
                            const Tensor& grad_bias) override;
+
+  // ---- attention and the Transformer's norms (cpu_attention.cpp) ----
+  void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,
+                         const AttentionParams& p, const Tensor& out, const Tensor& lse) override;
+  void attention_backward(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,
+                          const Tensor& out, const Tensor& grad_out, const Tensor& lse,
+                          const AttentionParams& p, const Tensor& grad_q, const Tensor& grad_k,
+                          const Tensor& grad_v) override;
+  void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                          const Tensor& out, const Tensor& mean, const Tensor& rstd) override;
+  void layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& mean,
+                           const Tensor& rstd, const Tensor& weight, const Tensor& grad_x,
+                           const Tensor& grad_weight, const Tensor& grad_bias) override;
+  void rms_norm_forward(const Tensor& x, const Tensor& weight, double eps, const Tensor& out,
+                        const Tensor& rstd) override;
+  void rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& rstd,
+                         const Tensor& weight, const Tensor& grad_x,
+                         const Tensor& grad_weight) override;
 };
 
 }  // namespace ember::cpu

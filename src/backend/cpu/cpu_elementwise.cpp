@@ -3,6 +3,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/loops.h"
+#include "backend/cpu/vec_math.h"
 
 namespace ember::cpu {
 
@@ -38,7 +39,14 @@ void unary_run(const F& f, char** p, int64_t n, const std::array<int64_t, 2>& s,
   if (s[0] == sizeof(TOut) && s[1] == sizeof(T)) {
     TOut* out = reinterpret_cast<TOut*>(p[0]);
     const T* x = reinterpret_cast<const T*>(p[1]);
-    for (int64_t i = 0; i < n; ++i) out[i] = f(x[i], a, b);
+    int64_t i = 0;
+#ifdef EMBER_VEC_MATH
+    if constexpr (std::is_same_v<F, math::GeluTanh> && std::is_same_v<T, float>)
+      i = vec::gelu_tanh(x, out, n);
+    if constexpr (std::is_same_v<F, math::Tanh> && std::is_same_v<T, float>)
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, vec::tanh(_mm256_loadu_ps(x + i)));
+#endif
+    for (; i < n; ++i) out[i] = f(x[i], a, b);
   } else {
     for (int64_t i = 0; i < n; ++i) at<TOut>(p[0], i, s[0]) = f(at<T>(p[1], i, s[1]), a, b);
   }
@@ -50,7 +58,12 @@ void binary_run(const F& f, char** p, int64_t n, const std::array<int64_t, 3>& s
   const T* x = reinterpret_cast<const T*>(p[1]);
   const T* y = reinterpret_cast<const T*>(p[2]);
   if (s[0] == sizeof(TOut) && s[1] == sizeof(T) && s[2] == sizeof(T)) {
-    for (int64_t i = 0; i < n; ++i) out[i] = f(x[i], y[i], alpha);
+    int64_t i = 0;
+#ifdef EMBER_VEC_MATH
+    if constexpr (std::is_same_v<F, math::GeluTanhBackward> && std::is_same_v<T, float>)
+      i = vec::gelu_tanh_backward(x, y, out, n);
+#endif
+    for (; i < n; ++i) out[i] = f(x[i], y[i], alpha);
   } else if (s[0] == sizeof(TOut) && s[1] == sizeof(T) && s[2] == 0) {
     const T yv = *y;
     for (int64_t i = 0; i < n; ++i) out[i] = f(x[i], yv, alpha);
@@ -112,7 +125,8 @@ void binary_dispatch(const F& f, const Tensor& x, const Tensor& y, const Tensor&
 
 void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
   if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {
-    std::memcpy(dst.raw_data(), src.raw_data(), static_cast<size_t>(src.numel()) * src.element_size());
+    std::memcpy(dst.raw_data(), src.raw_data(),
+                static_cast<size_t>(src.numel()) * src.element_size());
     return;
   }
   StridedLoop<2> loop({&dst, &src});
@@ -121,7 +135,8 @@ void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
     EMBER_DISPATCH_ALL(src.dtype(), "copy", [&] {
       using From = scalar_t;
       loop.for_each_run([&](std::array<char*, 2> p, int64_t n, std::array<int64_t, 2> s) {
-        for (int64_t i = 0; i < n; ++i) at<To>(p[0], i, s[0]) = convert<To>(at<From>(p[1], i, s[1]));
+        for (int64_t i = 0; i < n; ++i)
+          at<To>(p[0], i, s[0]) = convert<To>(at<From>(p[1], i, s[1]));
       });
     });
   });
@@ -144,12 +159,14 @@ void CpuBackend::fill(const Tensor& dst, double value) {
 
 void CpuBackend::unary(math::UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) {
   switch (op) {
-#define EMBER_CASE(name) \
-  case math::UnaryOp::name: return unary_dispatch(math::name{}, false, x, out, a, b);
+#define EMBER_CASE(name)    \
+  case math::UnaryOp::name: \
+    return unary_dispatch(math::name{}, false, x, out, a, b);
     EMBER_UNARY_OPS(EMBER_CASE)
 #undef EMBER_CASE
-#define EMBER_CASE(name) \
-  case math::UnaryOp::name: return unary_dispatch(math::name{}, true, x, out, a, b);
+#define EMBER_CASE(name)    \
+  case math::UnaryOp::name: \
+    return unary_dispatch(math::name{}, true, x, out, a, b);
     EMBER_UNARY_BOOL_OPS(EMBER_CASE)
 #undef EMBER_CASE
   }
@@ -158,8 +175,9 @@ void CpuBackend::unary(math::UnaryOp op, const Tensor& x, const Tensor& out, dou
 void CpuBackend::binary(math::BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out,
                         double alpha) {
   switch (op) {
-#define EMBER_CASE(name) \
-  case math::BinaryOp::name: return binary_dispatch(math::name{}, x, y, out, alpha);
+#define EMBER_CASE(name)     \
+  case math::BinaryOp::name: \
+    return binary_dispatch(math::name{}, x, y, out, alpha);
     EMBER_BINARY_OPS(EMBER_CASE)
     EMBER_BINARY_BOOL_OPS(EMBER_CASE)
 #undef EMBER_CASE

@@ -1,0 +1,24 @@
+// The model zoo's entry point: the model a [model] config describes, whatever its family.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ember/models/gpt.h"
+#include "ember/models/vision.h"
+#include "ember/nn/module.h"
+#include "ember/train/config.h"
+
+namespace ember::models {
+
+/// The GPTConfig of a model.type = "gpt" config over a vocabulary of vocab_size tokens.
+GPTConfig gpt_config(const train::ModelConfig& cfg, int64_t vocab_size);
+
+/// The model of cfg for inputs of per-sample shape input_shape and out_features outputs:
+/// gpt (input_shape (block_size), out_features = vocab size) or models::build_model.
+std::shared_ptr<nn::Module> create_model(const train::ModelConfig& cfg,
+                                         const std::vector<int64_t>& input_shape,
+                                         int64_t out_features);
+
+}  // namespace ember::models
