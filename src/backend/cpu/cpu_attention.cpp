@@ -11,6 +11,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/parallel.h"
+#include "backend/cpu/vec_math.h"
 
 namespace ember::cpu {
 
@@ -53,52 +54,6 @@ void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t 
               static_cast<int>(ldc));
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
-// exp(x) for 8 floats (Cephes polynomial, about 1 ulp); exactly 0 below -87.3 (and for -inf).
-__m256 exp8(__m256 x) {
-  const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3f), _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
-  __m256 fx = _mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f), _mm256_set1_ps(0.5f));
-  fx = _mm256_floor_ps(fx);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507E-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073E-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894E-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459E-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201E-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  const __m256i n =
-      _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-  return _mm256_andnot_ps(tiny, _mm256_mul_ps(y, _mm256_castsi256_ps(n)));
-}
-
-constexpr std::array<double, 14> kInvFactorial = [] {  // 1 / k!
-  std::array<double, 14> f{};
-  f[0] = 1.0;
-  for (int k = 1; k < 14; ++k) f[k] = f[k - 1] / k;
-  return f;
-}();
-
-// exp(x) for 4 doubles (x = n ln2 + r, |r| <= ln2 / 2, Taylor series to r^13: under 1e-16
-// relative, about 1 ulp); exactly 0 below -708 (and for -inf).
-__m256d exp4(__m256d x) {
-  const __m256d tiny = _mm256_cmp_pd(x, _mm256_set1_pd(-708.0), _CMP_LT_OQ);
-  x = _mm256_min_pd(_mm256_set1_pd(709.0), _mm256_max_pd(_mm256_set1_pd(-708.0), x));  // NaN stays
-  const __m256d fn = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634074)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256d r = _mm256_fnmadd_pd(fn, _mm256_set1_pd(6.93147180369123816490e-01), x);
-  r = _mm256_fnmadd_pd(fn, _mm256_set1_pd(1.90821492927058770002e-10), r);
-  __m256d y = _mm256_set1_pd(kInvFactorial[13]);
-  for (int k = 12; k >= 0; --k) y = _mm256_fmadd_pd(y, r, _mm256_set1_pd(kInvFactorial[k]));
-  const __m256i n = _mm256_slli_epi64(
-      _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(fn)), _mm256_set1_epi64x(1023)),
-      52);
-  return _mm256_andnot_pd(tiny, _mm256_mul_pd(y, _mm256_castsi256_pd(n)));
-}
-#endif
-
 // row[c] = exp(row[c] - m) for c < n; returns the sum.
 double exp_sum(float* row, int64_t n, float m) {
   int64_t c = 0;
@@ -107,7 +62,7 @@ double exp_sum(float* row, int64_t n, float m) {
   const __m256 mv = _mm256_set1_ps(m);
   __m256 acc = _mm256_setzero_ps();
   for (; c + 8 <= n; c += 8) {
-    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(row + c), mv));
+    const __m256 e = vec::exp(_mm256_sub_ps(_mm256_loadu_ps(row + c), mv));
     _mm256_storeu_ps(row + c, e);
     acc = _mm256_add_ps(acc, e);
   }
@@ -125,7 +80,7 @@ double exp_sum(double* row, int64_t n, double m) {
   const __m256d mv = _mm256_set1_pd(m);
   __m256d acc = _mm256_setzero_pd();
   for (; c + 4 <= n; c += 4) {
-    const __m256d e = exp4(_mm256_sub_pd(_mm256_loadu_pd(row + c), mv));
+    const __m256d e = vec::exp(_mm256_sub_pd(_mm256_loadu_pd(row + c), mv));
     _mm256_storeu_pd(row + c, e);
     acc = _mm256_add_pd(acc, e);
   }
