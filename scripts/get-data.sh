@@ -239,6 +239,7 @@ austen_r() {
   if ! Rscript -e 'library(janeaustenr)' >/dev/null 2>&1; then
     [[ $(id -u) -eq 0 ]] || die "austen: needs Rscript with janeaustenr; as root run \
 apt-get install --no-install-recommends r-base-core r-cran-janeaustenr"
+    export DEBIAN_FRONTEND=noninteractive
     { apt-get install -y -qq --no-install-recommends r-base-core r-cran-janeaustenr ||
       { apt-get update -qq && apt-get install -y -qq --no-install-recommends r-base-core \
         r-cran-janeaustenr; }; } >"$cache/apt-r.log" 2>&1 ||
