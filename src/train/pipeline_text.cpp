@@ -29,10 +29,12 @@ SplitData windows(const std::vector<int64_t>& ids, size_t from, size_t to, int64
 
 }  // namespace
 
-PreparedData prepare_text_data(const TrainConfig& cfg) {
+PreparedData prepare_text_data(const TrainConfig& cfg,
+                               std::shared_ptr<const data::Tokenizer> tokenizer) {
   const std::string text = data::read_text(cfg.data.path);
   std::shared_ptr<const data::Tokenizer> tok =
-      cfg.data.tokenizer == "char"
+      tokenizer ? tokenizer
+      : cfg.data.tokenizer == "char"
           ? std::shared_ptr<const data::Tokenizer>(
                 std::make_shared<data::CharTokenizer>(data::CharTokenizer::build(text)))
           : std::shared_ptr<const data::Tokenizer>(data::load_tokenizer(cfg.data.tokenizer));

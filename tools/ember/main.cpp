@@ -72,7 +72,7 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
         ConfigError, data_path.empty(), "eval --data ", data_path,
         ": language models are evaluated on their corpus's validation split; drop --data");
     const train::TrainConfig cfg = train::load_run_config(run_dir);
-    split = train::prepare_text_data(cfg).val;
+    split = train::prepare_text_data(cfg, run.tokenizer).val;
     what = "the validation split of " + cfg.data.path;
   } else if (run.pre.is_image()) {
     EMBER_CHECK_T(ConfigError, data_path.empty(), "eval --data ", data_path,

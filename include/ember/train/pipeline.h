@@ -58,8 +58,10 @@ PreparedData prepare_data(const TrainConfig& cfg);
 PreparedData prepare_image_data(const TrainConfig& cfg);
 /// Text (data.format = "text"): the corpus tokenized, the first 1 - val_fraction of its tokens
 /// cut into non-overlapping windows of model.block_size for training, the rest for validation
-/// (no test split).
-PreparedData prepare_text_data(const TrainConfig& cfg);
+/// (no test split). A given tokenizer (a trained run's) is used instead of data.tokenizer, so the
+/// ids match the model's even when the corpus changed since.
+PreparedData prepare_text_data(const TrainConfig& cfg,
+                               std::shared_ptr<const data::Tokenizer> tokenizer = nullptr);
 /// The [[augment]] list as one transform on normalized samples: it maps a sample back to [0, 1]
 /// pixels, applies the augmentations in order (so fill values are pixel intensities), and
 /// normalizes again. Null when the list is empty.
