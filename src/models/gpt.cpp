@@ -257,7 +257,7 @@ std::vector<std::vector<int64_t>> generate(
   for (int64_t step = 0; step < opts.max_new_tokens; ++step) {
     if (cache.length + feed.size(1) > block) {  // context full: restart from the last half block
       cache.length = 0;
-      feed = window(static_cast<int64_t>(seqs[0].size()) - block / 2);
+      feed = window(static_cast<int64_t>(seqs[0].size()) - std::max<int64_t>(1, block / 2));
     }
     const Tensor logits = model.forward_next(feed, cache).to(kFloat32).contiguous();  // (B, V)
     const float* lp = logits.data_ptr<float>();
