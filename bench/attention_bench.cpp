@@ -13,38 +13,16 @@
 #include <vector>
 
 #include "ember/ember.h"
+#include "interleaved.h"
 
 namespace {
-
-double seconds_of(const std::function<void()>& f, int iters) {
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < iters; ++i) f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 
 // Times ours and theirs alternately (reps blocks of iters calls each) and prints one table row.
 void compare(const std::string& what, const std::function<void()>& ours,
              const std::function<void()>& theirs, int reps = 9, int iters = 5) {
-  ours();  // warm up: caches, scratch buffers, thread pools
-  theirs();
-  std::vector<double> e, t;
-  for (int r = 0; r < reps; ++r) {
-    e.push_back(seconds_of(ours, iters));
-    t.push_back(seconds_of(theirs, iters));
-  }
-  const double me = median(e), mt = median(t);
+  const auto [me, mt] = bench::interleaved(ours, theirs, reps, iters);
   std::printf("%-40s %9.3f %9.3f %7.2fx\n", what.c_str(), me * 1e3, mt * 1e3, mt / me);
   std::fflush(stdout);
-}
-
-torch::Tensor to_torch(const ember::Tensor& t) {
-  const ember::Tensor c = t.contiguous();
-  return torch::from_blob(const_cast<void*>(c.raw_data()), c.shape(), torch::kFloat).clone();
 }
 
 // x: (B, H, T, D) causal self-attention, forward and forward + backward.
@@ -55,8 +33,8 @@ void bench_attention(int64_t B, int64_t H, int64_t T, int64_t D) {
   Tensor k = ember::randn({B, H, T, D}).requires_grad_();
   Tensor v = ember::randn({B, H, T, D}).requires_grad_();
   Tensor g = ember::randn({B, H, T, D});
-  torch::Tensor tq = to_torch(q).requires_grad_(), tk = to_torch(k).requires_grad_(),
-                tv = to_torch(v).requires_grad_(), tg = to_torch(g);
+  torch::Tensor tq = bench::to_torch(q).requires_grad_(), tk = bench::to_torch(k).requires_grad_(),
+                tv = bench::to_torch(v).requires_grad_(), tg = bench::to_torch(g);
   const torch::Tensor causal =
       torch::ones({T, T}, torch::kBool).tril().logical_not();  // true = masked
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
@@ -98,8 +76,8 @@ void bench_layer_norm(int64_t M, int64_t C) {
   Tensor x = ember::randn({M, C}).requires_grad_();
   Tensor w = ember::randn({C}).requires_grad_(), b = ember::randn({C}).requires_grad_();
   Tensor g = ember::randn({M, C});
-  torch::Tensor tx = to_torch(x).requires_grad_(), tw = to_torch(w).requires_grad_(),
-                tb = to_torch(b).requires_grad_(), tg = to_torch(g);
+  torch::Tensor tx = bench::to_torch(x).requires_grad_(), tw = bench::to_torch(w).requires_grad_(),
+                tb = bench::to_torch(b).requires_grad_(), tg = bench::to_torch(g);
   char name[96];
   std::snprintf(name, sizeof name, "layer_norm fwd (%lld, %lld)", (long long)M, (long long)C);
   compare(

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ember/ember.h"
+#include "interleaved.h"
 
 namespace {
 
@@ -18,36 +19,13 @@ struct Layer {
   int64_t N, C, H, W, OC, K, pad;
 };
 
-double seconds_of(const std::function<void()>& f, int iters) {
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < iters; ++i) f();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / iters;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
 // Times ours and theirs alternately (reps blocks of iters calls each) and prints one table row.
 void compare(const std::string& what, double flops, const std::function<void()>& ours,
              const std::function<void()>& theirs, int reps = 9, int iters = 5) {
-  ours();  // warm up: caches, scratch buffers, thread pools
-  theirs();
-  std::vector<double> e, t;
-  for (int r = 0; r < reps; ++r) {
-    e.push_back(seconds_of(ours, iters));
-    t.push_back(seconds_of(theirs, iters));
-  }
-  const double me = median(e), mt = median(t);
+  const auto [me, mt] = bench::interleaved(ours, theirs, reps, iters);
   std::printf("%-34s %9.3f %9.3f %9.1f %9.1f %7.2fx\n", what.c_str(), me * 1e3, mt * 1e3,
               flops / me * 1e-9, flops / mt * 1e-9, mt / me);
   std::fflush(stdout);
-}
-
-torch::Tensor to_torch(const ember::Tensor& t) {
-  const ember::Tensor c = t.contiguous();
-  return torch::from_blob(const_cast<void*>(c.raw_data()), c.shape(), torch::kFloat).clone();
 }
 
 void bench_layer(const Layer& l) {
@@ -59,9 +37,9 @@ void bench_layer(const Layer& l) {
   const int64_t OH = l.H + 2 * l.pad - l.K + 1, OW = l.W + 2 * l.pad - l.K + 1;
   Tensor g = ember::randn({l.N, l.OC, OH, OW});
   Tensor xg = x.detach().clone().requires_grad_();
-  torch::Tensor tx = to_torch(x), txg = to_torch(x).requires_grad_();
-  torch::Tensor tw = to_torch(w).requires_grad_(), tb = to_torch(b).requires_grad_();
-  torch::Tensor tg = to_torch(g);
+  torch::Tensor tx = bench::to_torch(x), txg = bench::to_torch(x).requires_grad_();
+  torch::Tensor tw = bench::to_torch(w).requires_grad_(), tb = bench::to_torch(b).requires_grad_();
+  torch::Tensor tg = bench::to_torch(g);
   const double fwd = 2.0 * l.N * l.OC * OH * OW * l.C * l.K * l.K;
   const std::vector<int64_t> pad = {l.pad};
   const std::string name = l.name;
