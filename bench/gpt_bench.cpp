@@ -21,6 +21,7 @@
 
 #include "ember/ember.h"
 #include "ember/models/gpt.h"
+#include "interleaved.h"
 
 namespace {
 
@@ -51,12 +52,6 @@ double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
-
-torch::Tensor to_torch(const ember::Tensor& t) {
-  const ember::Tensor c = t.contiguous();
-  const auto dt = c.dtype() == ember::kInt64 ? torch::kInt64 : torch::kFloat;
-  return torch::from_blob(const_cast<void*>(c.raw_data()), c.shape(), dt).clone();
 }
 
 // ---- the libtorch GPT (nanoGPT's, tanh GELU, tied lm_head) ----
@@ -185,8 +180,8 @@ Batches make_batches(int n) {
   for (int i = 0; i < n; ++i) {
     b.ex.push_back(ember::randint(0, kAusten.vocab, {kBatch, kAusten.block}, ember::kInt64, &gen));
     b.ey.push_back(ember::randint(0, kAusten.vocab, {kBatch, kAusten.block}, ember::kInt64, &gen));
-    b.tx.push_back(to_torch(b.ex.back()));
-    b.ty.push_back(to_torch(b.ey.back()));
+    b.tx.push_back(bench::to_torch(b.ex.back()));
+    b.ty.push_back(bench::to_torch(b.ey.back()));
   }
   return b;
 }
@@ -329,7 +324,7 @@ void copy_weights(const ember::models::GPT& from, TorchGPT& to) {
                                                           {"mlp.", ""}})
       if (const size_t at = n.find(a); at != std::string::npos) n.replace(at, a.size(), b);
     if (n == "lm_head.weight") continue;  // tied to wte
-    params[n].copy_(to_torch(p));
+    params[n].copy_(bench::to_torch(p));
   }
 }
 

@@ -41,10 +41,11 @@ inline Medians interleaved(const std::function<void()>& ours, const std::functio
   return {median(e), median(t)};
 }
 
-/// A float32 libtorch copy of t.
+/// A libtorch copy of t (float32 or int64).
 inline torch::Tensor to_torch(const ember::Tensor& t) {
   const ember::Tensor c = t.contiguous();
-  return torch::from_blob(const_cast<void*>(c.raw_data()), c.shape(), torch::kFloat).clone();
+  const auto dt = c.dtype() == ember::kInt64 ? torch::kInt64 : torch::kFloat;
+  return torch::from_blob(const_cast<void*>(c.raw_data()), c.shape(), dt).clone();
 }
 
 }  // namespace bench
