@@ -32,6 +32,19 @@ Tensor conform(const Tensor& g, const InputMeta& meta, const Node& from) {
   return out;
 }
 
+// Note [In-place gradient sums]
+// A node reached by several edges (a residual stream, the q/k/v slices of one projection) gets
+// the sum of its incoming gradients. When the partial sum held in the buffer is the only handle
+// on its memory (no other buffer, saved tensor, view or caller shares its storage), the next
+// gradient is added into it in place: the same sum, element for element, without a fresh
+// activation-sized tensor per edge. Under create_graph the sum must be recorded, so it stays
+// out of place.
+bool sole_owner(const Tensor& acc, const Tensor& g, bool create_graph) {
+  return !create_graph && !acc.requires_grad() && acc.impl_ptr().use_count() == 1 &&
+         acc.storage().use_count() == 1 && acc.is_contiguous() && acc.shape() == g.shape() &&
+         acc.dtype() == g.dtype() && acc.device() == g.device() && acc.storage() != g.storage();
+}
+
 // Runs backward from the given root nodes. With `capture`, gradients arriving at the captured
 // nodes are returned instead of being accumulated into leaves (autograd::grad).
 std::vector<Tensor> run_backward(const std::vector<std::pair<std::shared_ptr<Node>, Tensor>>& roots,
@@ -59,7 +72,13 @@ std::vector<Tensor> run_backward(const std::vector<std::pair<std::shared_ptr<Nod
   std::unordered_map<Node*, Tensor> buffers;
   auto add_to_buffer = [&](Node* n, const Tensor& g) {
     auto [it, inserted] = buffers.try_emplace(n, g);
-    if (!inserted) it->second = it->second + g;
+    if (inserted) return;
+    Tensor& acc = it->second;
+    if (sole_owner(acc, g, create_graph)) {
+      acc.add_(g);  // Note [In-place gradient sums]
+    } else {
+      acc = acc + g;
+    }
   };
   std::priority_queue<Node*, std::vector<Node*>, ByNewestFirst> ready;
   std::unordered_set<Node*> queued;
@@ -111,8 +130,8 @@ Tensor default_root_grad(const Tensor& root, const Tensor& given, size_t i) {
   return ones_like(root);
 }
 
-std::vector<std::pair<std::shared_ptr<Node>, Tensor>> make_roots(
-    const std::vector<Tensor>& roots, const std::vector<Tensor>& grads) {
+std::vector<std::pair<std::shared_ptr<Node>, Tensor>> make_roots(const std::vector<Tensor>& roots,
+                                                                 const std::vector<Tensor>& grads) {
   EMBER_CHECK(grads.empty() || grads.size() == roots.size(), "backward: got ", grads.size(),
               " gradients for ", roots.size(), " outputs");
   std::vector<std::pair<std::shared_ptr<Node>, Tensor>> out;
@@ -121,15 +140,16 @@ std::vector<std::pair<std::shared_ptr<Node>, Tensor>> make_roots(
     EMBER_CHECK(r.defined() && r.requires_grad(), "backward: output ", i,
                 " does not require grad and has no grad_fn (was it computed under no_grad, or "
                 "from tensors that don't require grad?)");
-    out.emplace_back(gradient_edge(r), default_root_grad(r, grads.empty() ? Tensor() : grads[i], i));
+    out.emplace_back(gradient_edge(r),
+                     default_root_grad(r, grads.empty() ? Tensor() : grads[i], i));
   }
   return out;
 }
 
 }  // namespace
 
-void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads,
-              bool retain_graph, bool create_graph) {
+void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grads, bool retain_graph,
+              bool create_graph) {
   run_backward(make_roots(roots, grads), retain_graph || create_graph, create_graph, {});
 }
 
@@ -160,8 +180,8 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 
 namespace ember {
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
-  autograd::backward({*this}, gradient.defined() ? std::vector<Tensor>{gradient}
-                                                 : std::vector<Tensor>{},
+  autograd::backward({*this},
+                     gradient.defined() ? std::vector<Tensor>{gradient} : std::vector<Tensor>{},
                      retain_graph, create_graph);
 }
 }  // namespace ember

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "ember/autograd/grad_mode.h"
+#include "ember/core/generator.h"
 #include "ember/ops/creation.h"
+#include "ops/op_utils.h"  // ops::kernels: fill parameters in place
 
 namespace ember::nn::init {
 
@@ -25,6 +27,28 @@ void check_tensor(const Tensor& t, const char* op) {
 Tensor assign(Tensor t, const Tensor& values) {
   NoGradGuard no_grad;
   t.copy_(values);
+  return t;
+}
+
+// t = draw * scale + shift with draw from randn (normal) or rand, in place when t has the draw
+// dtype and is contiguous: the same kernels in the same order as the out-of-place formula (so the
+// same values), without temporaries the size of t (GPT-2-small's (50257, 768) embedding would
+// otherwise cost three extra copies of itself at construction).
+Tensor fill_random(Tensor t, bool normal, double scale, double shift, Generator* gen) {
+  NoGradGuard no_grad;
+  if (t.dtype() != draw_dtype(t) || !t.is_contiguous()) {
+    const Options o{draw_dtype(t), t.device()};
+    t.copy_((normal ? randn(t.shape(), o, gen) : rand(t.shape(), o, gen)) * scale + shift);
+    return t;
+  }
+  Generator& g = gen ? *gen : default_generator();
+  if (normal)
+    ops::kernels(t).normal(t, 0, 1, g);
+  else
+    ops::kernels(t).uniform(t, 0, 1, g);
+  t.storage()->bump_version();
+  t.mul_(scale);
+  t.add_(shift);
   return t;
 }
 
@@ -68,13 +92,13 @@ std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& t) {
 Tensor uniform_(Tensor t, double a, double b, Generator* gen) {
   check_tensor(t, "uniform_");
   EMBER_CHECK(a <= b, "uniform_: expected a <= b, got a = ", a, ", b = ", b);
-  return assign(t, rand(t.shape(), {draw_dtype(t), t.device()}, gen) * (b - a) + a);
+  return fill_random(std::move(t), false, b - a, a, gen);
 }
 
 Tensor normal_(Tensor t, double mean, double std, Generator* gen) {
   check_tensor(t, "normal_");
   EMBER_CHECK(std >= 0, "normal_: std must be non-negative, got ", std);
-  return assign(t, randn(t.shape(), {draw_dtype(t), t.device()}, gen) * std + mean);
+  return fill_random(std::move(t), true, std, mean, gen);
 }
 
 Tensor trunc_normal_(Tensor t, double mean, double std, double a, double b, Generator* gen) {

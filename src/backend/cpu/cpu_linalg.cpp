@@ -49,9 +49,10 @@ void blas_gemv(CBLAS_TRANSPOSE t, int rows, int cols, double alpha, const double
 // Note [Batch-1 linear]
 // One input row through a layer, y = W x + b, is a matrix-vector product bound by reading W: the
 // MLP's first layer is 784x256 floats (0.8 MB), about one core's L2. This kernel walks four rows
-// of W per pass over x (one load of x feeds four FMAs) and splits the rows statically across the
-// cores, so each core keeps its own share of W in its L2 from call to call. Measured on the
-// 784-256-128-10 MLP here: 6.7 us for the three layers against 7.4-8.3 us with OpenBLAS's sgemv.
+// of W per pass over x (one load of x feeds four FMAs); layers above kGemvGrain weights split their
+// rows statically across the cores, so each core keeps its own share of W in its L2 from call to
+// call. Measured on the 784-256-128-10 MLP here (rows split then): 6.7 us for the three layers
+// against 7.4-8.3 us with OpenBLAS's sgemv; with the larger grain below it stays on one core.
 #if defined(__AVX2__) && defined(__FMA__)
 float hsum(__m256 v) {
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -95,8 +96,12 @@ void gemv_rows(const float* w, const float* x, const float* bias, float* y, int6
   }
 }
 
-// Elements of W below which a batch-1 layer stays on one core (the fork costs about a microsecond).
-constexpr int64_t kGemvGrain = 16384;
+// Elements of W up to which a batch-1 layer stays on one core. Waking the second thread (passive
+// OpenMP waits) costs more than it saves on layers whose weights fit a core's L2: measured with
+// `gpt_bench gen austen ember` (256-wide layers of 65k-262k weights), 16384 gave 450-490
+// tokens/s, 65536 585-680 and 2^19 (every austen layer on one core) 740-890. GPT-2-small's
+// 768-wide layers (590k and more) still split.
+constexpr int64_t kGemvGrain = int64_t{1} << 19;
 
 template <class T>
 void linear_kernel(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& out) {

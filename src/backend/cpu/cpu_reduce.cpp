@@ -16,7 +16,10 @@ using acc_t = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
 template <class T>
 bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return std::isnan(v); else return false;
+  if constexpr (std::is_floating_point_v<T>)
+    return std::isnan(v);
+  else
+    return false;
 }
 
 // Sum or product of R elements with stride B starting at x.
@@ -69,16 +72,20 @@ void CpuBackend::reduce(backend::ReduceOp op, const Tensor& x, int64_t A, int64_
       scalar_t* po = out.data_ptr<scalar_t>();
       parallel_for(0, B, std::max<int64_t>(16, kGrain / std::max<int64_t>(1, R * A)),
                    [&](int64_t b0, int64_t b1) {
-        std::vector<acc_t<scalar_t>> acc(static_cast<size_t>(b1 - b0));
-        for (int64_t a = 0; a < A; ++a) {
-          std::fill(acc.begin(), acc.end(), 0);
-          for (int64_t r = 0; r < R; ++r) {
-            const scalar_t* row = px + (a * R + r) * B;
-            for (int64_t b = b0; b < b1; ++b) acc[b - b0] += row[b];
-          }
-          for (int64_t b = b0; b < b1; ++b) po[a * B + b] = static_cast<scalar_t>(acc[b - b0]);
-        }
-      });
+                     const int64_t n = b1 - b0;
+                     std::vector<acc_t<scalar_t>> buf(static_cast<size_t>(n));
+                     acc_t<scalar_t>* acc = buf.data();
+                     for (int64_t a = 0; a < A; ++a) {
+                       std::fill(buf.begin(), buf.end(), 0);
+                       for (int64_t r = 0; r < R; ++r) {
+                         const scalar_t* row = px + (a * R + r) * B + b0;
+                         _Pragma("omp simd") for (int64_t j = 0; j < n; ++j) acc[j] +=
+                             static_cast<acc_t<scalar_t>>(row[j]);
+                       }
+                       for (int64_t j = 0; j < n; ++j)
+                         po[a * B + b0 + j] = static_cast<scalar_t>(acc[j]);
+                     }
+                   });
       return;
     }
     parallel_for(0, A * B, grain, [&](int64_t i0, int64_t i1) {
@@ -119,29 +126,30 @@ void CpuBackend::softmax(const Tensor& x, const Tensor& out, bool log) {
   EMBER_DISPATCH_FLOATING(x.dtype(), "softmax", [&] {
     const scalar_t* px = x.data_ptr<scalar_t>();
     scalar_t* po = out.data_ptr<scalar_t>();
-    parallel_for(0, M, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, N)), [&](int64_t m0,
-                                                                                 int64_t m1) {
-      for (int64_t m = m0; m < m1; ++m) {
-        const scalar_t* row = px + m * N;
-        scalar_t* o = po + m * N;
-        scalar_t mx = -std::numeric_limits<scalar_t>::infinity();
-        for (int64_t n = 0; n < N; ++n) mx = row[n] > mx ? row[n] : mx;
-        if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: keep exp(-inf) = 0, avoid NaN from inf-inf
-        double sum = 0;
-        for (int64_t n = 0; n < N; ++n) {
-          const scalar_t e = std::exp(row[n] - mx);
-          if (!log) o[n] = e;
-          sum += e;
-        }
-        if (log) {
-          const scalar_t lse = mx + static_cast<scalar_t>(std::log(sum));
-          for (int64_t n = 0; n < N; ++n) o[n] = row[n] - lse;
-        } else {
-          const scalar_t inv = static_cast<scalar_t>(1.0 / sum);
-          for (int64_t n = 0; n < N; ++n) o[n] *= inv;
-        }
-      }
-    });
+    parallel_for(0, M, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, N)),
+                 [&](int64_t m0, int64_t m1) {
+                   for (int64_t m = m0; m < m1; ++m) {
+                     const scalar_t* row = px + m * N;
+                     scalar_t* o = po + m * N;
+                     scalar_t mx = -std::numeric_limits<scalar_t>::infinity();
+                     for (int64_t n = 0; n < N; ++n) mx = row[n] > mx ? row[n] : mx;
+                     if (std::isinf(mx) && mx < 0)
+                       mx = 0;  // all -inf: keep exp(-inf) = 0, avoid NaN from inf-inf
+                     double sum = 0;
+                     for (int64_t n = 0; n < N; ++n) {
+                       const scalar_t e = std::exp(row[n] - mx);
+                       if (!log) o[n] = e;
+                       sum += e;
+                     }
+                     if (log) {
+                       const scalar_t lse = mx + static_cast<scalar_t>(std::log(sum));
+                       for (int64_t n = 0; n < N; ++n) o[n] = row[n] - lse;
+                     } else {
+                       const scalar_t inv = static_cast<scalar_t>(1.0 / sum);
+                       for (int64_t n = 0; n < N; ++n) o[n] *= inv;
+                     }
+                   }
+                 });
   });
 }
 
@@ -152,24 +160,26 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& g, const Tensor
     const scalar_t* py = y.data_ptr<scalar_t>();
     const scalar_t* pg = g.data_ptr<scalar_t>();
     scalar_t* po = out.data_ptr<scalar_t>();
-    parallel_for(0, M, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, N)), [&](int64_t m0,
-                                                                                 int64_t m1) {
-      for (int64_t m = m0; m < m1; ++m) {
-        const scalar_t* yr = py + m * N;
-        const scalar_t* gr = pg + m * N;
-        scalar_t* o = po + m * N;
-        double s = 0;
-        if (log) {
-          // d/dx log_softmax: g - softmax * sum(g)
-          for (int64_t n = 0; n < N; ++n) s += gr[n];
-          for (int64_t n = 0; n < N; ++n) o[n] = gr[n] - std::exp(yr[n]) * static_cast<scalar_t>(s);
-        } else {
-          // d/dx softmax: y * (g - sum(g * y))
-          for (int64_t n = 0; n < N; ++n) s += static_cast<double>(gr[n]) * yr[n];
-          for (int64_t n = 0; n < N; ++n) o[n] = yr[n] * (gr[n] - static_cast<scalar_t>(s));
-        }
-      }
-    });
+    parallel_for(0, M, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, N)),
+                 [&](int64_t m0, int64_t m1) {
+                   for (int64_t m = m0; m < m1; ++m) {
+                     const scalar_t* yr = py + m * N;
+                     const scalar_t* gr = pg + m * N;
+                     scalar_t* o = po + m * N;
+                     double s = 0;
+                     if (log) {
+                       // d/dx log_softmax: g - softmax * sum(g)
+                       for (int64_t n = 0; n < N; ++n) s += gr[n];
+                       for (int64_t n = 0; n < N; ++n)
+                         o[n] = gr[n] - std::exp(yr[n]) * static_cast<scalar_t>(s);
+                     } else {
+                       // d/dx softmax: y * (g - sum(g * y))
+                       for (int64_t n = 0; n < N; ++n) s += static_cast<double>(gr[n]) * yr[n];
+                       for (int64_t n = 0; n < N; ++n)
+                         o[n] = yr[n] * (gr[n] - static_cast<scalar_t>(s));
+                     }
+                   }
+                 });
   });
 }
 
@@ -194,7 +204,8 @@ void CpuBackend::sort_rows(const Tensor& x, bool descending, const Tensor& value
           return a < b;
         };
         if (descending) {
-          std::stable_sort(idx.begin(), idx.end(), [&](int64_t i, int64_t j) { return less(j, i); });
+          std::stable_sort(idx.begin(), idx.end(),
+                           [&](int64_t i, int64_t j) { return less(j, i); });
         } else {
           std::stable_sort(idx.begin(), idx.end(), less);
         }
