@@ -1,11 +1,14 @@
-// Hugging Face GPT-2 directories (config.json + model.safetensors + tokenizer files): import into
-// models::GPT and export back, so Ember runs HF checkpoints and HF runs Ember-trained models.
+// Hugging Face GPT-2 and BERT directories (config.json + model.safetensors + tokenizer files):
+// import into models::GPT / models::BertForSequenceClassification and export back, so Ember runs
+// HF checkpoints and HF runs Ember-trained models.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "ember/data/tokenizer.h"
+#include "ember/data/wordpiece.h"
+#include "ember/models/bert.h"
 #include "ember/models/gpt.h"
 
 namespace ember::models {
@@ -56,5 +59,44 @@ void save_hf_gpt2(const GPT& model, const data::Tokenizer* tok, const std::strin
 /// True when dir looks like a Hugging Face model directory (config.json and model.safetensors,
 /// no Ember run.json).
 bool is_hf_model_dir(const std::string& dir);
+
+// ---- BERT ----
+
+/// What load_hf_bert returns.
+struct HFBert {
+  std::shared_ptr<BertForSequenceClassification> model;  ///< in eval mode
+  BertConfig config;
+  /// A data::WordPieceTokenizer when the directory has a vocab.txt, else null.
+  std::unique_ptr<data::Tokenizer> tokenizer;
+};
+
+// Note [Hugging Face BERT layout]: BertForSequenceClassification names its tensors as Ember's
+// ("bert.embeddings.word_embeddings.weight", "bert.encoder.layer.0.attention.self.query.weight",
+// ..., "classifier.weight"), Linear weights (out, in) as nn::Linear: nothing is transposed.
+// BertModel checkpoints have no "bert." prefix and no classifier; older ones name LayerNorm
+// parameters gamma/beta. "embeddings.position_ids" / "embeddings.token_type_ids" are buffers,
+// not weights, and are skipped; BertForPreTraining's heads (cls.*) are ignored with a warning.
+
+/// Reads a Hugging Face BERT directory as a BertForSequenceClassification:
+///  - config.json: the BertConfig keys (HF's defaults when absent); num_labels is the size of
+///    id2label (else "num_labels", else 2); hidden_act "gelu" | "gelu_new" | "gelu_pytorch_tanh"
+///    (read as "gelu_new") | "relu". position_embedding_type other than "absolute", is_decoder and
+///    add_cross_attention throw ember::ConfigError naming the key. Other keys are ignored.
+///  - model.safetensors (F32, F64 or BF16; converted to float32), names with or without "bert.";
+///    every tensor's shape is checked against config.json (ember::ShapeError naming the file, the
+///    tensor, the expected and the actual shape); missing and unexpected tensors are listed
+///    (ember::IOError). A checkpoint without classifier.* (or pooler.*) loads with those freshly
+///    initialised, and a warning on stderr says so.
+///  - vocab.txt, when present -> data::WordPieceTokenizer (do_lower_case from
+///    tokenizer_config.json, default true).
+BertConfig read_hf_bert_config(const std::string& config_json);
+HFBert load_hf_bert(const std::string& dir);
+
+/// Writes model as a Hugging Face BertForSequenceClassification directory, created if missing:
+/// config.json (model_type "bert", architectures ["BertForSequenceClassification"], the BertConfig
+/// keys, id2label) and model.safetensors (float32, "bert." names); with tok, also vocab.txt and
+/// tokenizer_config.json (BertTokenizer, do_lower_case). Atomic writes.
+void save_hf_bert(const BertForSequenceClassification& model, const std::string& dir,
+                  const data::WordPieceTokenizer* tok = nullptr);
 
 }  // namespace ember::models
