@@ -404,13 +404,14 @@ int64_t Preprocessor::num_classes() const {
 json::Value Preprocessor::to_json() const {
   check_fitted("to_json");
   if (image_mode_) return image_to_json();
-  if (is_text()) {
+  if (is_text() || is_text_classes()) {
     json::Value o = json::Value::object();
     o["format"] = "ember.preprocessor";
     o["version"] = 1;
-    o["task"] = "language_model";
+    o["task"] = is_text() ? "language_model" : "text_classification";
     o["vocab_size"] = vocab_size_;
     o["block_size"] = block_size_;
+    if (is_text_classes()) o["classes"] = json::Array(classes_.begin(), classes_.end());
     return o;
   }
   const auto bound = [](double v) { return std::isinf(v) ? json::Value() : json::Value(v); };
@@ -458,6 +459,11 @@ Preprocessor Preprocessor::from_json(const json::Value& v) {
   if (v.contains("image")) return image_from_json(v);
   if (v.contains("task") && v["task"].as_string() == "language_model")
     return for_text(v["vocab_size"].as_int(), v["block_size"].as_int());
+  if (v.contains("task") && v["task"].as_string() == "text_classification") {
+    std::vector<std::string> classes;
+    for (const json::Value& c : v["classes"].as_array()) classes.push_back(c.as_string());
+    return for_text_classes(v["vocab_size"].as_int(), v["block_size"].as_int(), classes);
+  }
   EMBER_CHECK(v["format"].as_string() == "ember.preprocessor" && v["version"].as_int() == 1,
               "Preprocessor::from_json: not an ember.preprocessor version 1 object");
   const json::Value& jo = v["options"];

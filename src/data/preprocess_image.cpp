@@ -70,9 +70,22 @@ Preprocessor Preprocessor::for_text(int64_t vocab_size, int64_t block_size) {
   return p;
 }
 
+Preprocessor Preprocessor::for_text_classes(int64_t vocab_size, int64_t block_size,
+                                            std::vector<std::string> class_names) {
+  EMBER_CHECK(vocab_size >= 1 && block_size >= 1 && !class_names.empty(),
+              "Preprocessor::for_text_classes: vocab_size = ", vocab_size, " and block_size = ",
+              block_size, " must be >= 1, with at least one class (got ", class_names.size(), ")");
+  Preprocessor p(PreprocessOptions{}, {}, "class", Task::Classification);
+  p.vocab_size_ = vocab_size;
+  p.block_size_ = block_size;
+  p.classes_ = std::move(class_names);
+  p.fitted_ = true;
+  return p;
+}
+
 std::vector<int64_t> Preprocessor::input_shape() const {
   if (image_mode_) return {image_.channels, image_.height, image_.width};
-  if (is_text()) return {block_size_};
+  if (is_text() || is_text_classes()) return {block_size_};
   return {num_features()};
 }
 

@@ -32,25 +32,86 @@ void check_utf8(const std::string& file, const std::string& text) {
 
 }  // namespace
 
-std::string read_text(const std::string& path) {
+namespace {
+
+// The .txt files of dir in name order; empty when dir is not a directory.
+std::vector<std::string> txt_files(const std::string& dir) {
   std::error_code ec;
   std::vector<std::string> files;
-  if (fs::is_directory(path, ec)) {
-    for (const auto& e : fs::directory_iterator(path, ec))
-      if (e.is_regular_file() && e.path().extension() == ".txt") files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
-    EMBER_CHECK_IO(!files.empty(), path, ": the directory has no .txt files");
-  } else {
-    files.push_back(path);
-  }
+  if (!fs::is_directory(dir, ec)) return files;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file() && e.path().extension() == ".txt") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  EMBER_CHECK_IO(!files.empty(), dir, ": the directory has no .txt files");
+  return files;
+}
+
+std::string read_utf8(const std::string& file) {
+  std::string text = io::read_file(file);
+  check_utf8(file, text);
+  return text;
+}
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// The largest character boundary <= i (a UTF-8 continuation byte is 10xxxxxx).
+size_t char_boundary(const std::string& s, size_t i) {
+  while (i > 0 && i < s.size() && (static_cast<uint8_t>(s[i]) & 0xC0) == 0x80) --i;
+  return i;
+}
+
+}  // namespace
+
+std::string read_text(const std::string& path) {
+  std::vector<std::string> files = txt_files(path);
+  if (files.empty()) files.push_back(path);
   std::string text;
-  for (const std::string& f : files) {
-    std::string part = io::read_file(f);
-    check_utf8(f, part);
-    text += part;
-  }
+  for (const std::string& f : files) text += read_utf8(f);
   EMBER_CHECK_IO(!text.empty(), path, ": the text is empty");
   return text;
+}
+
+std::vector<TextFile> read_text_files(const std::string& dir) {
+  std::error_code ec;
+  EMBER_CHECK_IO(fs::is_directory(dir, ec), dir,
+                 ": not a directory (expected one .txt file per class)");
+  std::vector<TextFile> out;
+  for (const std::string& f : txt_files(dir)) {
+    out.push_back({fs::path(f).stem().string(), read_utf8(f)});
+    EMBER_CHECK_IO(!out.back().text.empty(), f, ": the file is empty");
+  }
+  return out;
+}
+
+std::string collapse_whitespace(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool space = false;
+  for (char c : text) {
+    if (is_space(c)) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+std::vector<std::string> passages(const std::string& text, size_t from, size_t to, size_t chars,
+                                  size_t stride) {
+  EMBER_CHECK(chars >= 1 && stride >= 1, "passages: chars = ", chars, " and stride = ", stride,
+              " must be >= 1");
+  to = std::min(to, text.size());
+  std::vector<std::string> out;
+  for (size_t s = from; s + chars <= to; s += stride) {
+    const size_t a = char_boundary(text, s), b = char_boundary(text, s + chars);
+    out.push_back(text.substr(a, b - a));
+  }
+  return out;
 }
 
 }  // namespace ember::data

@@ -36,7 +36,7 @@ bool is_image_format(const std::string& format) {
 }
 
 bool is_text_format(const std::string& format) {
-  return format == "text";
+  return format == "text" || format == "text_classes";
 }
 
 namespace {
@@ -101,17 +101,29 @@ DataConfig read_image_data(TomlTable& t, DataConfig d, const std::string& config
   return d;
 }
 
-// [data] of a text corpus for a language model.
+// [data] of a text corpus: for a language model (text) or one class per file (text_classes).
 DataConfig read_text_data(TomlTable& t, DataConfig d, const std::string& config_path) {
-  d.val_fraction = t.get_double("val_fraction", d.val_fraction, Range::half_open(0, 1));
+  const bool classes = d.format == "text_classes";
+  if (classes) {
+    d.split = t.get_doubles("split", {0.8, 0.05, 0.15}, Range::closed(0, 1));
+    d.passage_chars = t.get_int("passage_chars", d.passage_chars, Range::at_least(1));
+    d.passage_stride = t.get_int("passage_stride", d.passage_stride, Range::at_least(0));
+  } else {
+    d.val_fraction = t.get_double("val_fraction", d.val_fraction, Range::half_open(0, 1));
+  }
   d.tokenizer = t.get_string("tokenizer", d.tokenizer);
+  if (d.tokenizer == "bpe")
+    d.vocab_size = t.get_int("vocab_size", d.vocab_size, Range::at_least(257));
   d.seed = t.get_int("seed", d.seed, Range::at_least(0));
   t.finish();
-  d.task = "language_model";
-  if (d.path.empty()) t.fail("path", "missing; set data.path to a UTF-8 text file or directory");
+  if (classes) check_split(t, d.split);
+  d.task = classes ? "classification" : "language_model";
+  if (d.path.empty())
+    t.fail("path", classes ? "missing; set data.path to a directory with one .txt file per class"
+                           : "missing; set data.path to a UTF-8 text file or directory");
   d.path = resolve_data_path(t, d.path, config_path);
-  if (d.tokenizer.empty()) t.fail("tokenizer", "\"char\" or a tokenizer directory");
-  if (d.tokenizer != "char")
+  if (d.tokenizer.empty()) t.fail("tokenizer", "\"char\", \"bpe\" or a tokenizer directory");
+  if (d.tokenizer != "char" && d.tokenizer != "bpe")
     d.tokenizer = resolve_data_path(t, d.tokenizer, config_path, "tokenizer");
   return d;
 }
@@ -119,7 +131,8 @@ DataConfig read_text_data(TomlTable& t, DataConfig d, const std::string& config_
 DataConfig read_data(TomlTable t, const std::string& config_path) {
   DataConfig d;
   d.format =
-      t.get_string("format", d.format, {"csv", "fashion_mnist", "mnist", "image_folder", "text"});
+      t.get_string("format", d.format,
+                   {"csv", "fashion_mnist", "mnist", "image_folder", "text", "text_classes"});
   d.path = t.get_string("path", d.path);
   if (is_image_format(d.format)) return read_image_data(t, d, config_path);
   if (is_text_format(d.format)) return read_text_data(t, d, config_path);
@@ -189,15 +202,22 @@ LayerConfig read_layer(TomlTable t) {
 
 ModelConfig read_model(TomlTable t) {
   ModelConfig m;
-  m.type =
-      t.get_string("type", m.type, {"linear", "logistic", "mlp", "sequential", "resnet", "gpt"});
-  if (m.type == "gpt") {
+  m.type = t.get_string(
+      "type", m.type,
+      {"linear", "logistic", "mlp", "sequential", "resnet", "gpt", "bert", "bert_mlm", "bow"});
+  if (m.type == "bow") {
+    m.block_size = t.get_int("block_size", m.block_size, Range::at_least(2));
+    t.finish();
+    return m;
+  }
+  if (m.type == "gpt" || m.type == "bert" || m.type == "bert_mlm") {
     m.n_layer = t.get_int("n_layer", m.n_layer, Range::at_least(1));
     m.n_head = t.get_int("n_head", m.n_head, Range::at_least(1));
     m.n_embd = t.get_int("n_embd", m.n_embd, Range::at_least(1));
     m.block_size = t.get_int("block_size", m.block_size, Range::at_least(1));
     m.dropout = t.get_double("dropout", m.dropout, Range::half_open(0, 1));
-    m.bias = t.get_bool("bias", m.bias);
+    if (m.type == "gpt") m.bias = t.get_bool("bias", m.bias);
+    if (m.type != "gpt") m.init = t.get_string("init", m.init);
     t.finish();
     if (m.n_embd % m.n_head != 0)
       t.fail("n_embd", "must be a multiple of model.n_head = " + std::to_string(m.n_head));
@@ -336,6 +356,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   c.data = read_data(sections[0], path);
   c.preprocessing = read_preprocessing(sections[1]);
   c.model = read_model(sections[2]);
+  if (!c.model.init.empty())
+    c.model.init = resolve_data_path(sections[2], c.model.init, path, "init");
   c.optimizer = read_optimizer(sections[3]);
   c.schedule = read_schedule(sections[4]);
   c.training = read_training(sections[5]);
@@ -346,11 +368,21 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
                 ": [[augment]] needs image data (data.format = fashion_mnist, mnist or "
                 "image_folder), got data.format = \"",
                 c.data.format, "\"");
-  const bool gpt = c.model.type == "gpt", text = is_text_format(c.data.format);
-  if (gpt != text)
-    EMBER_THROW(ConfigError, sections[2].location("type"), ": model.type = \"", c.model.type, "\" ",
-                gpt ? "needs data.format = \"text\"" : "does not fit text data; use \"gpt\"",
-                " (data.format = \"", c.data.format, "\")");
+  // Which model types fit which data: gpt needs text, bert and bow need text_classes, and the
+  // others need tables or images.
+  const std::string& type = c.model.type;
+  const std::string& format = c.data.format;
+  const std::string wanted = type == "gpt" ? "text"
+                             : type == "bert" || type == "bert_mlm" || type == "bow"
+                                 ? "text_classes"
+                                 : "";
+  if (wanted != (is_text_format(format) ? format : ""))
+    EMBER_THROW(ConfigError, sections[2].location("type"), ": model.type = \"", type, "\" ",
+                wanted.empty()
+                    ? "does not fit text data; use " +
+                          std::string(format == "text" ? "\"gpt\"" : "\"bert\" or \"bow\"")
+                    : "needs data.format = \"" + wanted + "\"",
+                " (data.format = \"", format, "\")");
   return c;
 }
 
@@ -415,13 +447,16 @@ void write_model(Writer& w, const ModelConfig& m) {
     w.key("channels", m.channels);
     w.key("blocks", m.blocks);
     w.key("dropout", m.dropout);
-  } else if (m.type == "gpt") {
+  } else if (m.type == "gpt" || m.type == "bert" || m.type == "bert_mlm") {
     w.key("n_layer", m.n_layer);
     w.key("n_head", m.n_head);
     w.key("n_embd", m.n_embd);
     w.key("block_size", m.block_size);
     w.key("dropout", m.dropout);
-    w.key("bias", m.bias);
+    if (m.type == "gpt") w.key("bias", m.bias);
+    if (m.type != "gpt") w.key("init", m.init);
+  } else if (m.type == "bow") {
+    w.key("block_size", m.block_size);
   } else if (m.type != "sequential") {
     w.key("hidden", m.hidden);
     w.key("activation", m.activation);
@@ -455,9 +490,16 @@ std::string to_toml(const TrainConfig& c) {
   if (c.data.format == "fashion_mnist" || c.data.format == "mnist") {
     w.key("val_fraction", c.data.val_fraction);
     w.key("seed", c.data.seed);
-  } else if (c.data.format == "text") {
-    w.key("val_fraction", c.data.val_fraction);
+  } else if (is_text_format(c.data.format)) {
+    if (c.data.format == "text") {
+      w.key("val_fraction", c.data.val_fraction);
+    } else {
+      w.key("split", c.data.split);
+      w.key("passage_chars", c.data.passage_chars);
+      w.key("passage_stride", c.data.passage_stride);
+    }
     w.key("tokenizer", c.data.tokenizer);
+    if (c.data.tokenizer == "bpe") w.key("vocab_size", c.data.vocab_size);
     w.key("seed", c.data.seed);
   } else if (c.data.format == "image_folder") {
     w.key("split", c.data.split);

@@ -2,6 +2,8 @@
 #include "ember/train/figures.h"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 
 #include "ember/core/error.h"
 #include "ember/train/canvas.h"
@@ -65,6 +67,38 @@ void attribution_png(const std::string& png, const Tensor& pixels, const Tensor&
     canvas.draw_image(x, 40, panels[k], zoom);
   }
   canvas.draw_text(gap, h + 50, fit_text(caption, 3 * w + 2 * gap), kText);
+  canvas.save_png(png);
+}
+
+void token_attribution_png(const std::string& png, const std::vector<std::string>& tokens,
+                           const std::vector<double>& scores, const std::string& caption) {
+  EMBER_CHECK(!tokens.empty() && tokens.size() == scores.size(), png, ": ", tokens.size(),
+              " tokens and ", scores.size(), " scores; need as many of each, at least one");
+  constexpr int64_t kScale = 2, kWidth = 1000, kMargin = 16, kLine = 34;
+  double top = 0;
+  for (double v : scores) top = std::max(top, std::abs(v));
+  if (top == 0) top = 1;
+  // Lay the tokens out left to right, wrapping before a token that would cross the right margin.
+  std::vector<std::array<int64_t, 3>> at;  // x, y, width of each token
+  int64_t x = kMargin, y = kMargin + 30;
+  for (const std::string& t : tokens) {
+    const int64_t w = Canvas::text_width(t, kScale) + 4;
+    if (x + w > kWidth - kMargin && x > kMargin) {
+      x = kMargin;
+      y += kLine;
+    }
+    at.push_back({x, y, w});
+    x += w;
+  }
+  Canvas canvas(kWidth, y + kLine + kMargin);
+  canvas.draw_text(kMargin, kMargin, fit_text(caption, kWidth - 2 * kMargin), kText);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    const auto alpha = static_cast<float>(std::min(std::abs(scores[i]) / top, 1.0));
+    const Rgb hot = scores[i] >= 0 ? Rgb{0.9f, 0.2f, 0.2f} : Rgb{0.2f, 0.4f, 0.95f};
+    const Rgb bg{1 - alpha * (1 - hot.r), 1 - alpha * (1 - hot.g), 1 - alpha * (1 - hot.b)};
+    canvas.fill_rect(at[i][0], at[i][1] - 4, at[i][2], kLine - 6, bg);
+    canvas.draw_text(at[i][0] + 2, at[i][1], tokens[i], kText, kScale);
+  }
   canvas.save_png(png);
 }
 

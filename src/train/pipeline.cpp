@@ -213,25 +213,30 @@ namespace {
 
 // A language model on windows of tokens: the mean next-token loss, its perplexity and the top-1
 // accuracy, a few windows at a time (the logits of a whole split would not fit in memory).
+// Targets of -100 (a masked language model's unmasked positions) do not count.
 Metrics evaluate_language_model(nn::Module& model, const SplitData& split,
                                 const std::string& prefix) {
   constexpr int64_t kWindows = 16;
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
-  double loss_sum = 0, correct = 0;
+  double loss_sum = 0, correct = 0, targets = 0;
   for (int64_t i = 0; i < split.size(); i += kWindows) {
     const int64_t n = std::min(kWindows, split.size() - i);
     const Tensor logits = model(split.x.narrow(0, i, n));  // (n, T, V)
     const Tensor y = split.y.narrow(0, i, n);
-    loss_sum += compute_loss("cross_entropy", logits, y).item() * static_cast<double>(y.numel());
-    correct += sum(eq(argmax(logits, 2), y)).item();
+    const Tensor valid = y != -100.0;
+    const double count = sum(valid).item();
+    if (count == 0) continue;
+    loss_sum += compute_loss("cross_entropy", logits, y).item() * count;
+    correct += sum(logical_and(eq(argmax(logits, 2), y), valid)).item();
+    targets += count;
   }
   if (was_training) model.train();
-  const auto tokens = static_cast<double>(split.y.numel());
-  return {{prefix + "loss", loss_sum / tokens},
-          {prefix + "perplexity", std::exp(loss_sum / tokens)},
-          {prefix + "accuracy", correct / tokens}};
+  const double loss = targets > 0 ? loss_sum / targets : 0;
+  return {{prefix + "loss", loss},
+          {prefix + "perplexity", std::exp(loss)},
+          {prefix + "accuracy", targets > 0 ? correct / targets : 0}};
 }
 
 }  // namespace

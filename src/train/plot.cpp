@@ -378,7 +378,7 @@ void scatter_plot(const std::string& png, const std::string& title, const std::s
 void heatmap(const std::string& png, const std::string& title,
              const std::vector<std::vector<double>>& values,
              const std::vector<std::string>& row_labels, const std::vector<std::string>& col_labels,
-             const std::string& xlabel, const std::string& ylabel) {
+             const std::string& xlabel, const std::string& ylabel, bool annotate) {
   const size_t rows = values.size();
   const size_t cols = rows > 0 ? values[0].size() : 0;
   EMBER_CHECK(rows > 0 && cols > 0, png, ": heatmap needs at least one row and one column");
@@ -402,8 +402,11 @@ void heatmap(const std::string& png, const std::string& title,
   for (const std::string& s : col_labels) col_chars = std::max(col_chars, s.size());
   // Margins in character heights: labels, a gap, then the axis title.
   const bool vertical_cols = col_chars * cols > 60;  // too wide to write side by side
-  const double row_extent = 0.8 + kCharWidth * static_cast<double>(row_chars);
-  const double col_extent = vertical_cols ? 0.8 + kCharWidth * static_cast<double>(col_chars) : 2.9;
+  // Labels shrink when there are more than 24 rows or columns, so they do not overlap.
+  const double label_size = std::min(1.0, 24.0 / static_cast<double>(std::max(rows, cols)));
+  const double row_extent = (0.8 + kCharWidth * static_cast<double>(row_chars)) * label_size;
+  const double col_extent =
+      vertical_cols ? (0.8 + kCharWidth * static_cast<double>(col_chars)) * label_size : 2.9;
   const double ylabel_at = row_extent + 1.6, xlabel_at = col_extent + 0.9;
 
   PngPage page(png, 760, 680);
@@ -422,6 +425,7 @@ void heatmap(const std::string& png, const std::string& title,
       const PLFLT xs[] = {x0, x0 + 1, x0 + 1, x0}, ys[] = {y0, y0, y0 + 1, y0 + 1};
       plcol1(t);
       plfill(4, xs, ys);
+      if (!annotate) continue;
       char text[32];
       std::snprintf(text, sizeof(text), integers ? "%.0f" : "%.3g", v);
       plcol0(t > 0.5 ? kBackground : kText);
@@ -434,6 +438,7 @@ void heatmap(const std::string& png, const std::string& title,
   plwidth(1);
   plbox("bc", 0, 0, "bc", 0, 0);
   const double row_shift = text_center_offset(rows) / static_cast<double>(rows);
+  plschr(0, label_size);
   for (size_t r = 0; r < rows; ++r) {
     const double pos = 1.0 - (static_cast<double>(r) + 0.5) / static_cast<double>(rows);
     plmtex("lv", 0.8, pos - row_shift, 1.0, pl_text(row_labels[r]).c_str());

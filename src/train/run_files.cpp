@@ -1,19 +1,25 @@
 // A run directory's files: config, run description, preprocessor, metrics, plots and the report.
 #include "ember/train/run_files.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <numeric>
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/error.h"
 #include "ember/data/inspect.h"
 #include "ember/data/tokenizer.h"
 #include "ember/io/file.h"
+#include "ember/models/bert.h"
+#include "ember/models/bow.h"
+#include "ember/models/hf.h"
 #include "ember/models/models.h"
 #include "ember/ops/reduce.h"
 #include "ember/train/checkpoint.h"
+#include "ember/train/explain_text.h"
 #include "ember/train/figures.h"
 #include "ember/train/plot.h"
 #include "ember/train/report.h"
@@ -143,6 +149,43 @@ ReportTable text_samples(const PreparedData& d, nn::Module& model) {
   return t;
 }
 
+// Text classes: a BERT's attention maps and integrated gradients for the split's first passage,
+// or a bag of words' most telling tokens per class.
+void explain_passage(const std::string& dir, const PreparedData& d, nn::Module& model,
+                     const SplitData& split, const std::string& split_name,
+                     std::vector<std::pair<std::string, std::string>>& plots,
+                     std::vector<ReportTable>& tables) {
+  if (auto* bert = dynamic_cast<models::BertForSequenceClassification*>(&model)) {
+    const TextExplanation e = explain_text(*bert, *d.tokenizer, split.x.select(0, 0));
+    for (auto& p :
+         write_text_explanation(e, d.pre.class_names(), split.y.select(0, 0).item<int64_t>(),
+                                in_dir(dir, "explain"), split_name + "-0"))
+      plots.push_back(std::move(p));
+  } else if (auto* bow = dynamic_cast<models::BagOfWords*>(&model)) {
+    constexpr int64_t kTop = 10;
+    ReportTable t{
+        "The tokens that count most for each class (largest weights)", {"class", "tokens"}, {}};
+    const Tensor w = bow->weight.detach().to(kFloat64).contiguous();  // (V, C)
+    const auto classes = d.pre.class_names();
+    for (int64_t c = 0; c < w.size(1); ++c) {
+      std::vector<double> col = w.select(1, c).contiguous().to_vector<double>();
+      col.resize(static_cast<size_t>(d.tokenizer->vocab_size()));  // not [PAD], [CLS]
+      std::vector<int64_t> order(col.size());
+      std::iota(order.begin(), order.end(), int64_t{0});
+      std::partial_sort(order.begin(),
+                        order.begin() + std::min<int64_t>(kTop, static_cast<int64_t>(order.size())),
+                        order.end(), [&](int64_t a, int64_t b) {
+                          return col[static_cast<size_t>(a)] > col[static_cast<size_t>(b)];
+                        });
+      std::string words;
+      for (int64_t i = 0; i < std::min<int64_t>(kTop, static_cast<int64_t>(order.size())); ++i)
+        words += (i ? ", " : "") + d.tokenizer->decode({&order[static_cast<size_t>(i)], 1});
+      t.rows.push_back({classes[static_cast<size_t>(c)], words});
+    }
+    tables.push_back(std::move(t));
+  }
+}
+
 // The report's data section for text: source, tokens, vocabulary.
 json::Value text_data_summary(const PreparedData& d) {
   json::Value j = json::Value::object();
@@ -200,6 +243,7 @@ std::vector<std::pair<std::string, std::string>> write_plots(
     plots.emplace_back("Confusion matrix on the " + split_name + " split",
                        in_dir(dir, "confusion.png"));
     tables.push_back(per_class_table(d.pre.class_names(), truth, pred, split_name));
+    if (d.pre.is_text_classes()) explain_passage(dir, d, model, split, split_name, plots, tables);
     if (d.pre.is_image()) {
       write_prediction_grid(in_dir(dir, "predictions.png"), d, split, truth, pred);
       plots.emplace_back(
@@ -221,14 +265,8 @@ std::vector<std::pair<std::string, std::string>> write_plots(
   return plots;
 }
 
-// The report's data section for images: source, counts, shape and the training class balance.
-json::Value image_data_summary(const PreparedData& d) {
-  json::Value j = json::Value::object();
-  const data::ImageSpec& im = d.pre.image();
-  j["source"] = d.table.source;
-  j["rows"] = d.train.size() + d.val.size() + d.test.size();
-  j["columns"] = std::to_string(im.channels) + "x" + std::to_string(im.height) + "x" +
-                 std::to_string(im.width) + " images";
+// The training split's class balance, as the report's data section shows a target.
+json::Value class_balance(const PreparedData& d) {
   const auto classes = d.pre.class_names();
   std::vector<int64_t> count(classes.size(), 0);
   for (int64_t y : d.train.y.to_vector<int64_t>()) ++count[static_cast<size_t>(y)];
@@ -243,7 +281,31 @@ json::Value image_data_summary(const PreparedData& d) {
   json::Value target = json::Value::object();
   target["name"] = "label (training split)";
   target["classes"] = list;
-  j["target"] = target;
+  return target;
+}
+
+// The report's data section for images: source, counts, shape and the training class balance.
+json::Value image_data_summary(const PreparedData& d) {
+  json::Value j = json::Value::object();
+  const data::ImageSpec& im = d.pre.image();
+  j["source"] = d.table.source;
+  j["rows"] = d.train.size() + d.val.size() + d.test.size();
+  j["columns"] = std::to_string(im.channels) + "x" + std::to_string(im.height) + "x" +
+                 std::to_string(im.width) + " images";
+  j["target"] = class_balance(d);
+  return j;
+}
+
+// The report's data section for text classes: source, passages, tokens and the class balance.
+json::Value text_classes_summary(const PreparedData& d, const DataConfig& cfg) {
+  json::Value j = json::Value::object();
+  j["source"] = d.table.source;
+  j["rows"] = d.train.size() + d.val.size() + d.test.size();
+  j["columns"] = "passages of " + std::to_string(cfg.passage_chars) + " characters as up to " +
+                 std::to_string(d.pre.input_shape()[0]) + " tokens; vocabulary of " +
+                 std::to_string(d.tokenizer->vocab_size()) + " (" + d.tokenizer->kind() +
+                 " tokenizer) + [PAD], [CLS], [MASK]";
+  j["target"] = class_balance(d);
   return j;
 }
 
@@ -305,9 +367,10 @@ void write_run_outputs(const std::string& run_dir, const TrainConfig& cfg, const
              {"best step", std::to_string(result.best_step)},
              {"finished", now_text()}};
   r.config_toml = to_toml(cfg);
-  r.data_summary = d.pre.is_image()  ? image_data_summary(d)
-                   : d.pre.is_text() ? text_data_summary(d)
-                                     : data::inspect(d.table, d.pre.target());
+  r.data_summary = d.pre.is_image()          ? image_data_summary(d)
+                   : d.pre.is_text()         ? text_data_summary(d)
+                   : d.pre.is_text_classes() ? text_classes_summary(d, cfg.data)
+                                             : data::inspect(d.table, d.pre.target());
   r.tables = std::move(tables);
   r.final_metrics = result.final_metrics;
   r.plots = plots;
@@ -330,9 +393,10 @@ LoadedRun load_run(const std::string& run_dir) {
               "",
               0,
               nullptr};
-  if (r.pre.is_text()) r.tokenizer = data::load_tokenizer(run_dir);
-  r.model = models::create_model(model_from_toml(run["model"].as_string(), run_json),
-                                 r.pre.input_shape(), run["out_features"].as_int());
+  if (r.pre.is_text() || r.pre.is_text_classes()) r.tokenizer = data::load_tokenizer(run_dir);
+  r.model =
+      models::create_model(model_from_toml(run["model"].as_string(), run_json), r.pre.input_shape(),
+                           run["out_features"].as_int(), r.pre.vocab_size());
   const std::string ckpt = in_dir(run_dir, "checkpoints");
   r.checkpoint = has_checkpoint(ckpt, "best") ? "best" : "last";
   Checkpoint c = load_checkpoint(ckpt, r.checkpoint);
@@ -343,6 +407,41 @@ LoadedRun load_run(const std::string& run_dir) {
   r.model->eval();
   r.step = c.state["step"].as_int();
   return r;
+}
+
+std::vector<std::string> init_from(nn::Module& model, const std::string& source) {
+  nn::StateDict sd;
+  if (models::is_hf_model_dir(source)) {
+    sd = models::load_hf_bert(source).model->state_dict();
+  } else {
+    const std::string ckpt = in_dir(source, "checkpoints");
+    EMBER_CHECK_T(ConfigError, fs::exists(in_dir(source, "run.json")), "model.init = ", source,
+                  ": neither a run directory (run.json) nor a Hugging Face directory "
+                  "(config.json + model.safetensors)");
+    Checkpoint c = load_checkpoint(ckpt, has_checkpoint(ckpt, "best") ? "best" : "last");
+    for (const auto& [k, v] : c.tensors)
+      if (k.starts_with("model.")) sd.insert(k.substr(6), v);
+  }
+  // One line for a mismatch, naming the first tensor (load_state_dict would list them all).
+  int64_t mismatched = 0;
+  std::string first;
+  for (const auto& [name, t] : model.state_dict()) {
+    if (!sd.contains(name) || sd[name].shape() == t.shape()) continue;
+    if (mismatched++ == 0)
+      first = name + " is " + sd[name].shape_str() + " there and " + t.shape_str() + " here";
+  }
+  EMBER_CHECK_T(ShapeError, mismatched == 0, "model.init = ", source, ": ", mismatched,
+                " tensors have other shapes, e.g. ", first,
+                " (was it trained with another data.tokenizer or model size?)");
+  const nn::LoadStateDictResult r = model.load_state_dict(sd, /*strict=*/false);
+  std::vector<std::string> loaded;
+  for (const auto& [name, t] : model.state_dict())
+    if (std::find(r.missing_keys.begin(), r.missing_keys.end(), name) == r.missing_keys.end())
+      loaded.push_back(name);
+  EMBER_CHECK_T(ConfigError, !loaded.empty(), "model.init = ", source,
+                ": no tensor name matches the model's (it has ", sd.size(), " tensors, e.g. ",
+                sd.size() > 0 ? sd.keys()[0] : std::string("none"), ")");
+  return loaded;
 }
 
 }  // namespace ember::train

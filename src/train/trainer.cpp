@@ -143,8 +143,14 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   PreparedData data = prepare_data(cfg);
   const std::string loss_name = resolve_loss(cfg, data.pre.task(), data.pre.num_classes());
   manual_seed(static_cast<uint64_t>(tc.seed));
-  auto model =
-      models::create_model(cfg.model, data.pre.input_shape(), output_size(loss_name, data.pre));
+  auto model = models::create_model(cfg.model, data.pre.input_shape(),
+                                    output_size(loss_name, data.pre), data.pre.vocab_size());
+  if (!cfg.model.init.empty() && !opts.resume) {  // fine-tuning: start from trained weights
+    const auto loaded = init_from(*model, cfg.model.init);
+    if (opts.progress != ProgressMode::Quiet)
+      std::fprintf(stderr, "model.init: %zu of %zu tensors from %s; the others start random\n",
+                   loaded.size(), model->state_dict().size(), cfg.model.init.c_str());
+  }
   data::DataLoaderOptions lo;
   lo.batch_size = tc.batch_size;
   lo.shuffle = tc.shuffle;

@@ -351,3 +351,75 @@ TEST(Cli, TextRunTrainEvalGenerate) {
                  2, {"40 tokens", "context of 32"});
   expect_failure(ember("generate " + (kTmp / "nowhere").string()), 2, {"nowhere"});
 }
+
+// Text classification through the command line: a bag of words and a BERT that starts from a
+// masked-language-model pre-training run (model.init), eval on the test split, explain a passage.
+TEST(Cli, TextClassesPretrainFineTuneExplain) {
+  // Three "novels" whose words differ: each class is easy to tell from its vocabulary.
+  const fs::path dir = kTmp / "novels";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const char* words[3][4] = {
+      {"apple", "pear", "plum", "fig"}, {"oak", "elm", "ash", "yew"}, {"cat", "dog", "cow", "pig"}};
+  const char* names[3] = {"fruit", "trees", "farm"};
+  uint32_t r = 1;
+  for (int c = 0; c < 3; ++c) {
+    std::string text;
+    for (int i = 0; i < 1500; ++i) {
+      r = r * 1664525u + 1013904223u;
+      text += std::string(words[c][(r >> 16) % 4]) + ((r >> 8) % 9 == 0 ? " the\n" : " and ");
+    }
+    std::ofstream(dir / (std::string(names[c]) + ".txt")) << text;
+  }
+  const std::string data = "[data]\nformat = \"text_classes\"\npath = \"" + dir.string() +
+                           "\"\npassage_chars = 60\ntokenizer = \"char\"\n";
+  const std::string bert = "n_layer = 1\nn_head = 2\nn_embd = 16\nblock_size = 64\ndropout = 0\n";
+  const fs::path bow_run = kTmp / "bow_run", mlm_run = kTmp / "mlm_run",
+                 bert_run = kTmp / "bert_run";
+  for (const fs::path& p : {bow_run, mlm_run, bert_run}) fs::remove_all(p);
+
+  const fs::path bow = write("bow.toml", data +
+                                             "[model]\ntype = \"bow\"\nblock_size = 64\n"
+                                             "[optimizer]\nlr = 0.05\n[training]\nepochs = 5\n");
+  const Result b = ember("train " + bow.string() + " --out " + bow_run.string());
+  ASSERT_EQ(b.code, 0) << b.err;
+  EXPECT_NE(b.out.find("test_accuracy"), std::string::npos) << b.out;
+  EXPECT_NE(slurp(bow_run / "report.html").find("count most for each class"), std::string::npos);
+
+  const fs::path mlm = write("mlm.toml", data + "[model]\ntype = \"bert_mlm\"\n" + bert +
+                                             "[optimizer]\nname = \"adamw\"\nlr = 3e-3\n"
+                                             "[training]\nsteps = 60\nbatch_size = 16\n");
+  const Result m = ember("train " + mlm.string() + " --out " + mlm_run.string());
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_NE(m.out.find("test_perplexity"), std::string::npos) << m.out;
+
+  // Fine-tuning: the encoder comes from the pre-training run, with its tokenizer.
+  const std::string tuned = "[data]\nformat = \"text_classes\"\npath = \"" + dir.string() +
+                            "\"\npassage_chars = 60\ntokenizer = \"" + mlm_run.string() +
+                            "\"\n[model]\ntype = \"bert\"\n" + bert + "init = \"" +
+                            mlm_run.string() + "\"\n";
+  const fs::path ft = write("bert.toml", tuned +
+                                             "[optimizer]\nname = \"adamw\"\nlr = 3e-3\n"
+                                             "[training]\nsteps = 80\nbatch_size = 16\n");
+  const Result f = ember("train " + ft.string() + " --out " + bert_run.string());
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_NE(f.err.find("model.init: "), std::string::npos) << f.err;
+  const Result e = ember("eval " + bert_run.string() + " --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("the test split of"), std::string::npos) << e.out;
+  EXPECT_TRUE(fs::exists(bert_run / "explain" / "attribution_test-0.png"));
+  const Result x = ember("explain " + bert_run.string() + " --index 2 --steps 8");
+  ASSERT_EQ(x.code, 0) << x.err;
+  EXPECT_TRUE(fs::exists(bert_run / "explain" / "attention_test-2_head1.png"));
+  EXPECT_NE(x.out.find("integrated gradients for"), std::string::npos) << x.out;
+  expect_failure(ember("explain " + bow_run.string() + " --index 0"), 2,
+                 {"needs a BERT text classifier"});
+  // A pre-training run of another width cannot initialise this model: the tensor is named.
+  const fs::path wide =
+      write("wide.toml", tuned + "[optimizer]\nlr = 1e-3\n[training]\nsteps = 1\n");
+  expect_failure(
+      ember("train " + wide.string() + " --out " + (kTmp / "wide_run").string() +
+            " --set model.n_embd=32"),
+      2,
+      {"model.init", "tensors have other shapes", "16)", "another data.tokenizer or model size"});
+}

@@ -10,6 +10,7 @@
 #include "ember/ember.h"
 #include "ember/train/explain.h"
 #include "ember/train/figures.h"
+#include "text_commands.h"
 
 namespace fs = std::filesystem;
 
@@ -56,6 +57,7 @@ int predict_image(const std::string& run_dir, const std::string& image, int64_t 
 }
 
 int explain(const ExplainArgs& a) {
+  if (train::load_run(a.run_dir).pre.is_text_classes()) return explain_text(a);
   train::LoadedRun run = load_image_run(a.run_dir, "explain");
   EMBER_CHECK_T(ConfigError, a.input.empty() != (a.index < 0),
                 "give exactly one of --input IMAGE or --index N");

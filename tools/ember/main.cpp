@@ -74,6 +74,12 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
     const train::TrainConfig cfg = train::load_run_config(run_dir);
     split = train::prepare_text_data(cfg, run.tokenizer).val;
     what = "the validation split of " + cfg.data.path;
+  } else if (run.pre.is_text_classes()) {
+    EMBER_CHECK_T(ConfigError, data_path.empty(), "eval --data ", data_path,
+                  ": text classifiers are evaluated on their corpus's test split; drop --data");
+    const train::TrainConfig cfg = train::load_run_config(run_dir);
+    split = train::prepare_text_data(cfg, run.tokenizer).test;
+    what = "the test split of " + cfg.data.path;
   } else if (run.pre.is_image()) {
     EMBER_CHECK_T(ConfigError, data_path.empty(), "eval --data ", data_path,
                   ": image runs are evaluated on their dataset's test split; drop --data");
@@ -202,8 +208,8 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
   const train::PreparedData d = train::prepare_data(cfg);
   const std::string loss = train::resolve_loss(cfg, d.pre.task(), d.pre.num_classes());
   manual_seed(static_cast<uint64_t>(cfg.training.seed));
-  auto model =
-      models::create_model(cfg.model, d.pre.input_shape(), train::output_size(loss, d.pre));
+  auto model = models::create_model(cfg.model, d.pre.input_shape(), train::output_size(loss, d.pre),
+                                    d.pre.vocab_size());
   const train::ModelSummary s = train::summarize(
       *model, d.pre.input_shape(), batch_size > 0 ? batch_size : cfg.training.batch_size,
       cfg.optimizer.name, cfg.optimizer.momentum);
@@ -279,19 +285,24 @@ int main(int argc, char** argv) {
   CLI::App* explain_cmd = app.add_subcommand(
       "explain",
       "Attribution maps of an image classifier's prediction: saliency (gradient x input) and "
-      "integrated gradients from a black baseline, overlaid on the image (PNG, added to the "
-      "run's report.html)");
+      "integrated gradients from a black baseline, overlaid on the image; for a BERT text "
+      "classifier, attention maps per head and integrated gradients per token (PNGs, added to "
+      "the run's report.html)");
   explain_cmd->add_option("run_dir", ea.run_dir, "Run directory of an image classifier")
       ->required();
-  explain_cmd->add_option("--input", ea.input, "Image file to explain")->check(CLI::ExistingFile);
-  explain_cmd->add_option("--index", ea.index, "Or: index of a test-set image")
+  explain_cmd->add_option("--input", ea.input, "Image file (or text file) to explain")
+      ->check(CLI::ExistingFile);
+  explain_cmd->add_option("--index", ea.index, "Or: index of a test-set image or passage")
       ->check(CLI::NonNegativeNumber);
   explain_cmd->add_option("--target", ea.target, "Class index to explain (default: predicted)")
       ->check(CLI::NonNegativeNumber);
   explain_cmd->add_option("--steps", ea.steps, "Integrated-gradients steps (default 64)")
       ->check(CLI::PositiveNumber);
   explain_cmd->add_option("-o,--output", ea.out,
-                          "Output PNG (default: RUN_DIR/explain/<image name>.png)");
+                          "Output PNG (default: RUN_DIR/explain/<image name>.png); for text, "
+                          "the output directory (default: RUN_DIR/explain)");
+  explain_cmd->add_option("--layer", ea.layer,
+                          "Text: the layer whose attention maps are drawn (default: the last)");
 
   cli::GenerateArgs ga;
   CLI::App* generate_cmd = app.add_subcommand(

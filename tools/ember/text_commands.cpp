@@ -1,5 +1,6 @@
 // `ember tokenizer train` (byte-level BPE on a corpus), `ember tokenizer encode` (ids of a
-// text) and `ember export` (a GPT run as a Hugging Face directory).
+// text), `ember export` (a GPT run as a Hugging Face directory) and `ember explain` on a text
+// classifier.
 #include "text_commands.h"
 
 #include <unistd.h>
@@ -9,12 +10,21 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "ember/data/text.h"
 #include "ember/data/tokenizer.h"
 #include "ember/io/file.h"
+#include "ember/models/bert.h"
 #include "ember/models/hf.h"
+#include "ember/ops/creation.h"
+#include "ember/train/explain_text.h"
+#include "ember/train/pipeline.h"
+#include "ember/train/report.h"
 #include "ember/train/run_files.h"
+#include "image_commands.h"
 
 namespace ember::cli {
+
+namespace fs = std::filesystem;
 
 void add_tokenizer_command(CLI::App& app, TokenizerArgs& a) {
   CLI::App* tok = app.add_subcommand("tokenizer", "Train a BPE tokenizer or encode text with one");
@@ -115,6 +125,52 @@ int run_export(const ExportArgs& a) {
       : run.tokenizer->kind() == "bpe" ? ", vocab.json + merges.txt (and encoder.json + vocab.bpe)"
                                        : ", tokenizer.json (Ember's character tokenizer; "
                                          "transformers cannot read it)");
+  return 0;
+}
+
+int explain_text(const ExplainArgs& a) {
+  train::LoadedRun run = train::load_run(a.run_dir);
+  auto* bert = dynamic_cast<models::BertForSequenceClassification*>(run.model.get());
+  EMBER_CHECK_T(ConfigError, bert != nullptr, a.run_dir,
+                ": explain needs a BERT text classifier (model.type = \"bert\"); a bag of words "
+                "shows its most telling tokens in report.html instead");
+  EMBER_CHECK_T(ConfigError, a.input.empty() != (a.index < 0),
+                "give exactly one of --input TEXT_FILE or --index N");
+  const int64_t T = run.pre.input_shape()[0];
+  const int64_t pad = run.tokenizer->vocab_size();
+  Tensor ids;
+  int64_t truth = -1;
+  std::string name;
+  if (!a.input.empty()) {
+    // [CLS], the file's tokens (whitespace collapsed as in training), cut to the model's length.
+    std::vector<int64_t> t{pad + 1};
+    for (int64_t id : run.tokenizer->encode(data::collapse_whitespace(data::read_text(a.input))))
+      if (static_cast<int64_t>(t.size()) < T) t.push_back(id);
+    ids = from_vector(t);
+    name = fs::path(a.input).stem().string();
+  } else {
+    const train::PreparedData d =
+        train::prepare_text_data(train::load_run_config(a.run_dir), run.tokenizer);
+    EMBER_CHECK_T(ConfigError, a.index < d.test.size(), "--index ", a.index,
+                  " is out of range; the test split has ", d.test.size(), " passages");
+    ids = d.test.x.select(0, a.index);
+    truth = d.test.y.select(0, a.index).item<int64_t>();
+    name = "test-" + std::to_string(a.index);
+  }
+  const auto classes = run.pre.class_names();
+  EMBER_CHECK_T(ConfigError, a.target < static_cast<int64_t>(classes.size()), "--target ", a.target,
+                " is out of range; the model has ", classes.size(), " classes");
+  const train::TextExplanation e =
+      train::explain_text(*bert, *run.tokenizer, ids, a.target, a.steps);
+  const std::string dir = !a.out.empty() ? a.out : (fs::path(a.run_dir) / "explain").string();
+  const auto figures = train::write_text_explanation(e, classes, truth, dir, name, a.layer);
+  const std::string report = (fs::path(a.run_dir) / "report.html").string();
+  for (const auto& [caption, png] : figures) {
+    std::printf("wrote %s\n", png.c_str());
+    if (fs::exists(report)) train::add_report_figure(report, caption, png);
+  }
+  std::printf("%s\n", figures.back().first.c_str());
+  if (fs::exists(report)) std::printf("added to %s\n", report.c_str());
   return 0;
 }
 

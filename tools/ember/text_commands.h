@@ -42,4 +42,10 @@ void add_export_command(CLI::App& app, ExportArgs& args);
 /// Runs `ember export`.
 int run_export(const ExportArgs& args);
 
+struct ExplainArgs;
+/// `ember explain` on a text classifier (BERT): attention maps of one layer (a PNG per head) and
+/// per-token integrated gradients of a test passage (--index) or a text file (--input), added to
+/// the run's report.
+int explain_text(const ExplainArgs& args);
+
 }  // namespace ember::cli

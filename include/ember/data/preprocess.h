@@ -75,8 +75,17 @@ class Preprocessor {
   /// tokenizer is saved beside it) over a vocabulary of vocab_size; num_classes() = vocab_size.
   static Preprocessor for_text(int64_t vocab_size, int64_t block_size);
   bool is_text() const { return task_ == Task::LanguageModel; }
+  /// A text classifier's preprocessor: passages as block_size token ids (already tokenized; the
+  /// tokenizer is saved beside it) over a model vocabulary of vocab_size (the tokenizer's tokens
+  /// plus [PAD] and [CLS]); class_names in label order.
+  static Preprocessor for_text_classes(int64_t vocab_size, int64_t block_size,
+                                       std::vector<std::string> class_names);
+  bool is_text_classes() const { return vocab_size_ > 0 && task_ == Task::Classification; }
+  /// Text and text classes: the model's vocabulary size; 0 otherwise.
+  int64_t vocab_size() const { return vocab_size_; }
   const ImageSpec& image() const { return image_; }
-  /// Per-sample model input shape: (C, H, W) for images, (F) for tables, (block_size) for text.
+  /// Per-sample model input shape: (C, H, W) for images, (F) for tables, (block_size) for text
+  /// and text classes.
   std::vector<int64_t> input_shape() const;
 
   /// Fits on the training table. Unknown columns: the ConfigError of Table::column. Regression

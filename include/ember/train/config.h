@@ -9,12 +9,16 @@ namespace ember::train {
 
 /// [data]: where the examples come from and how they are split.
 struct DataConfig {
-  /// csv | fashion_mnist | mnist | image_folder | text. fashion_mnist and mnist read the four IDX
-  /// files (train/t10k images and labels, plain or .gz) of the directory `path` and keep the
-  /// official test set; validation is carved from the training set (val_fraction). image_folder
-  /// reads one subdirectory of images per class and splits them with `split`. text reads one UTF-8
-  /// file (or every .txt file of a directory, in name order) for a language model: the first 1 -
-  /// val_fraction of its tokens train, the rest validate.
+  /// csv | fashion_mnist | mnist | image_folder | text | text_classes. fashion_mnist and mnist read
+  /// the four IDX files (train/t10k images and labels, plain or .gz) of the directory `path` and
+  /// keep the official test set; validation is carved from the training set (val_fraction).
+  /// image_folder reads one subdirectory of images per class and splits them with `split`. text
+  /// reads one UTF-8 file (or every .txt file of a directory, in name order) for a language model:
+  /// the first 1 - val_fraction of its tokens train, the rest validate. text_classes reads a
+  /// directory with one UTF-8 .txt file per class (the class is the file name without .txt),
+  /// collapses its whitespace and cuts each file into passages of passage_chars characters:
+  /// data.split's fractions are taken in order along every file (train first, test last), so no
+  /// passage of one split overlaps another's text.
   std::string format = "csv";
   /// CSV file, or the dataset's directory for the image formats. A relative path is tried against
   /// the current directory, then against the config file's directory; load_train_config stores
@@ -22,9 +26,14 @@ struct DataConfig {
   std::string path;
   double val_fraction = 0.1;  ///< fashion_mnist, mnist: share of the training set held out, [0, 1);
                               ///< text: share of the tokens (at the end) held out
-  /// text: "char" (a character vocabulary built from the text and saved with the model) or a
+  /// text, text_classes: "char" (a character vocabulary built from the text and saved with the
+  /// model), "bpe" (a byte-level BPE of vocab_size tokens learned from the training text) or a
   /// tokenizer directory (GPT-2 BPE: encoder.json + vocab.bpe, as `ember tokenizer train` writes).
   std::string tokenizer = "char";
+  int64_t vocab_size = 4096;    ///< tokenizer = "bpe": tokens to learn, >= 257
+  int64_t passage_chars = 300;  ///< text_classes: characters per passage, >= 1
+  int64_t passage_stride = 0;   ///< text_classes: training passages start every this many
+                                ///< characters (overlapping when < passage_chars); 0: passage_chars
   /// image_folder: [height, width] every image is resized to (bilinear); empty keeps the size of
   /// the first image (all must then share it).
   std::vector<int64_t> image_size = {};
@@ -86,8 +95,10 @@ struct LayerConfig {
 struct ModelConfig {
   /// linear (regression: one Linear) | logistic (one Linear + softmax/cross-entropy) | mlp |
   /// sequential (the [[model.layers]] list) | resnet (channels, blocks) | gpt (text: n_layer,
-  /// n_head, n_embd, block_size, dropout, bias). Image inputs are
-  /// flattened first for linear, logistic and mlp.
+  /// n_head, n_embd, block_size, dropout, bias) | bert (text_classes: a BERT encoder with a
+  /// classification head; n_layer, n_head, n_embd, block_size = most tokens of a passage with
+  /// its [CLS], dropout) | bow (text_classes: logistic regression on token counts). Image inputs
+  /// are flattened first for linear, logistic and mlp.
   std::string type = "mlp";
   std::vector<LayerConfig> layers = {};           ///< sequential
   std::vector<int64_t> channels = {32, 64, 128};  ///< resnet: channels of each stage
@@ -98,8 +109,11 @@ struct ModelConfig {
   std::string norm = "none";        ///< none | batch | layer
   // gpt (models::GPTConfig; vocab_size comes from the tokenizer):
   int64_t n_layer = 4, n_head = 4, n_embd = 256;
-  int64_t block_size = 128;  ///< context length; also the training windows' length
+  int64_t block_size = 128;  ///< gpt: context length and training windows; bert: most tokens
   bool bias = true;          ///< biases in Linear and LayerNorm layers
+  /// bert, bert_mlm: start from these weights, every tensor whose name and shape match (the
+  /// encoder of a bert_mlm run for fine-tuning, or a Hugging Face BERT directory); "": random.
+  std::string init;
   bool operator==(const ModelConfig&) const = default;
 };
 

@@ -25,4 +25,11 @@ void prediction_grid_png(const std::string& png, const std::vector<GridItem>& it
 void attribution_png(const std::string& png, const Tensor& pixels, const Tensor& saliency,
                      const Tensor& integrated_gradients, const std::string& caption);
 
+/// A PNG of a text's tokens laid out as a paragraph, each on a background of its attribution:
+/// red for positive (evidence for the class), blue for negative, stronger with |score| / max
+/// |score|; a caption line above. tokens and scores have the same length; non-ASCII characters
+/// are drawn as '?'.
+void token_attribution_png(const std::string& png, const std::vector<std::string>& tokens,
+                           const std::vector<double>& scores, const std::string& caption);
+
 }  // namespace ember::train

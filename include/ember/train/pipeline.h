@@ -60,8 +60,21 @@ PreparedData prepare_image_data(const TrainConfig& cfg);
 /// cut into non-overlapping windows of model.block_size for training, the rest for validation
 /// (no test split). A given tokenizer (a trained run's) is used instead of data.tokenizer, so the
 /// ids match the model's even when the corpus changed since.
+/// data.format = "text_classes" goes to prepare_text_classes_data.
 PreparedData prepare_text_data(const TrainConfig& cfg,
                                std::shared_ptr<const data::Tokenizer> tokenizer = nullptr);
+/// Text classes (data.format = "text_classes"): every .txt file of data.path is a class; its
+/// whitespace is collapsed and data.split's fractions are taken in order along it. Training
+/// passages of data.passage_chars characters start every data.passage_stride characters of the
+/// training part; validation and test passages do not overlap. x (N, model.block_size) int64:
+/// [CLS], the passage's tokens, [PAD]s, where [PAD] = the tokenizer's vocab_size V, [CLS] = V + 1
+/// ([MASK] = V + 2; the model's vocabulary is V + 3); y (N) int64: the class. The tokenizer
+/// (data.tokenizer, or the given one) is trained on the training parts only. For model.type =
+/// "bert_mlm" the rows are masked as BERT's pre-training does (seeded by data.seed) and y
+/// (N, block_size) holds the masked tokens, -100 elsewhere; the preprocessor is then a language
+/// model's.
+PreparedData prepare_text_classes_data(const TrainConfig& cfg,
+                                       std::shared_ptr<const data::Tokenizer> tokenizer = nullptr);
 /// The [[augment]] list as one transform on normalized samples: it maps a sample back to [0, 1]
 /// pixels, applies the augmentations in order (so fill values are pixel intensities), and
 /// normalizes again. Null when the list is empty.

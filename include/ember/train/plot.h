@@ -32,10 +32,11 @@ void scatter_plot(const std::string& png, const std::string& title, const std::s
 /// Heat map (about 760×680) of values[row][col] (e.g. a confusion matrix: rows = true class,
 /// columns = predicted), row 0 at the top, each cell shaded from white (lowest) to dark blue
 /// (highest) and labelled with its value (integers when every value is one); NaN cells stay
-/// blank. row_labels/col_labels name the rows and columns.
+/// blank. row_labels/col_labels name the rows and columns. Without annotate the cells carry no
+/// numbers (for maps too large to read them, e.g. attention).
 void heatmap(const std::string& png, const std::string& title,
              const std::vector<std::vector<double>>& values,
              const std::vector<std::string>& row_labels, const std::vector<std::string>& col_labels,
-             const std::string& xlabel, const std::string& ylabel);
+             const std::string& xlabel, const std::string& ylabel, bool annotate = true);
 
 }  // namespace ember::train

@@ -23,6 +23,13 @@ void write_run_outputs(const std::string& run_dir, const TrainConfig& cfg, const
 /// The config a run was trained with (its config.toml).
 TrainConfig load_run_config(const std::string& run_dir);
 
+/// model.init: copies into model every tensor of source whose name matches, and returns the
+/// names loaded. source is a run directory (its best checkpoint, else its last) or a Hugging Face
+/// BERT directory (config.json + model.safetensors). A matching name with another shape is a
+/// ShapeError naming the tensor and both shapes (e.g. another tokenizer's vocabulary); a source
+/// with no matching tensor at all is a ConfigError.
+std::vector<std::string> init_from(nn::Module& model, const std::string& source);
+
 /// A trained model ready for eval and predict.
 struct LoadedRun {
   std::string run_dir;
