@@ -6,6 +6,7 @@
 
 #include "data/pretokenize.h"
 #include "ember/core/error.h"
+#include "ember/data/wordpiece.h"
 #include "ember/io/json.h"
 
 namespace ember::data {
@@ -136,9 +137,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
   if (fs::is_regular_file(d / "encoder.json") || fs::is_regular_file(d / "vocab.bpe"))
     return std::make_unique<BpeTokenizer>(
         BpeTokenizer::from_files((d / "encoder.json").string(), (d / "vocab.bpe").string()));
+  if (fs::is_regular_file(d / "vocab.txt"))
+    return std::make_unique<WordPieceTokenizer>(
+        WordPieceTokenizer::from_file((d / "vocab.txt").string()));
   EMBER_THROW(IOError, "load_tokenizer: ", dir,
-              " holds no tokenizer (expected tokenizer.json for a character tokenizer, or "
-              "encoder.json + vocab.bpe for BPE)");
+              " holds no tokenizer (expected tokenizer.json for a character tokenizer, "
+              "encoder.json + vocab.bpe for BPE, or vocab.txt for WordPiece)");
 }
 
 }  // namespace ember::data

@@ -2,11 +2,13 @@
 #include "ember/train/run_files.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
 #include <numeric>
+#include <set>
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/error.h"
@@ -129,11 +131,33 @@ void write_prediction_grid(const std::string& png, const PreparedData& d, const 
 }
 
 // Three samples of the trained language model, each continuing the start of a validation window.
+// The words of text: runs of ASCII letters, lower-cased.
+std::vector<std::string> words_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::string w;
+  for (char c : text + " ") {
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    } else if (!w.empty()) {
+      out.push_back(w);
+      w.clear();
+    }
+  }
+  return out;
+}
+
 ReportTable text_samples(const PreparedData& d, nn::Module& model) {
-  ReportTable t{"Samples (temperature 0.8, top-k 40, 300 tokens)", {"prompt", "continuation"}, {}};
+  ReportTable t{
+      "Samples (temperature 0.8, top-k 40, 300 tokens); real words: the share of the "
+      "sample's words that occur in the training text",
+      {"prompt", "continuation", "real words"},
+      {}};
   auto* gpt = dynamic_cast<models::GPT*>(&model);
   const SplitData& split = d.val.size() > 0 ? d.val : d.train;
   if (gpt == nullptr || split.size() == 0) return t;
+  const std::vector<int64_t> train_ids = d.train.x.contiguous().to_vector<int64_t>();
+  std::set<std::string> known;
+  for (std::string& w : words_of(d.tokenizer->decode(train_ids))) known.insert(std::move(w));
   models::SamplingOptions o;
   o.max_new_tokens = 300;
   o.temperature = 0.8;
@@ -144,7 +168,18 @@ ReportTable text_samples(const PreparedData& d, nn::Module& model) {
     const std::vector<int64_t> prompt = split.x.select(0, row).narrow(0, 0, n).to_vector<int64_t>();
     o.seed = static_cast<uint64_t>(s);
     const auto out = models::generate(*gpt, {prompt}, o);
-    t.rows.push_back({d.tokenizer->decode(prompt), d.tokenizer->decode(out[0])});
+    const std::string text = d.tokenizer->decode(out[0]);
+    // The first and last words may be cut by the prompt and the length limit.
+    std::vector<std::string> words = words_of(text);
+    if (words.size() > 2) words = std::vector<std::string>(words.begin() + 1, words.end() - 1);
+    int64_t real = 0;
+    for (const std::string& w : words) real += known.count(w) > 0 ? 1 : 0;
+    char share[32];
+    std::snprintf(share, sizeof share, "%.0f%%",
+                  words.empty()
+                      ? 0.0
+                      : 100.0 * static_cast<double>(real) / static_cast<double>(words.size()));
+    t.rows.push_back({d.tokenizer->decode(prompt), text, share});
   }
   return t;
 }

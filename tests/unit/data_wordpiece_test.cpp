@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "ember/core/error.h"
+#include "ember/data/tokenizer.h"
 #include "ember/data/wordpiece.h"
 #include "ember/io/file.h"
 #include "support/expect.h"
@@ -104,6 +105,9 @@ TEST(DataWordPiece, VocabFileRoundTripAndErrors) {
       data::WordPieceTokenizer::from_file((dir / "vocab.txt").string());
   EXPECT_EQ(back.vocab(), tok.vocab());
   EXPECT_EQ(back.encode("UNwant\u00E9d,running"), tok.encode("UNwant\u00E9d,running"));
+  const auto loaded = data::load_tokenizer(dir.string());  // a folder with vocab.txt
+  EXPECT_EQ(loaded->kind(), "wordpiece");
+  EXPECT_EQ(loaded->encode("UNwant\u00E9d,running"), tok.encode("UNwant\u00E9d,running"));
 
   io::write_file_atomic((dir / "crlf.txt").string(), "[UNK]\r\nwant\r\n##ed\r\n");
   EXPECT_EQ(data::WordPieceTokenizer::from_file((dir / "crlf.txt").string()).encode("wanted"),

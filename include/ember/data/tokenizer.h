@@ -27,7 +27,7 @@ class Tokenizer {
   virtual int64_t vocab_size() const = 0;
   /// Writes the tokenizer's files into dir (created if missing); load_tokenizer(dir) reads them.
   virtual void save(const std::string& dir) const = 0;
-  /// "char" or "bpe".
+  /// "char", "bpe" or "wordpiece".
   virtual std::string kind() const = 0;
 };
 
@@ -141,7 +141,8 @@ void for_each_pretoken(std::string_view text, const std::function<void(std::stri
 char pretoken_class(char32_t cp);
 
 /// Reads a tokenizer saved in dir: tokenizer.json -> CharTokenizer; encoder.json + vocab.bpe ->
-/// BpeTokenizer; anything else throws ember::IOError saying what was looked for.
+/// BpeTokenizer; vocab.txt -> WordPieceTokenizer (BERT's, lower-casing); anything else throws
+/// ember::IOError saying what was looked for.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir);
 
 }  // namespace ember::data
