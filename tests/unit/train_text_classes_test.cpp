@@ -11,10 +11,12 @@
 #include "ember/ember.h"
 #include "ember/models/bert.h"
 #include "ember/models/bow.h"
+#include "ember/models/hf.h"
 #include "ember/models/models.h"
 #include "ember/train/explain_text.h"
 #include "ember/train/figures.h"
 #include "ember/train/pipeline.h"
+#include "ember/train/run_files.h"
 #include "support/expect.h"
 #include "support/tmpdir.h"
 
@@ -236,4 +238,29 @@ TEST(TextClasses, BertExplanation) {
         train::write_text_explanation(e, d.pre.class_names(), 0, (dir / "f").string(), "p", 2);
       },
       {"layer 2", "2 layers"});
+}
+
+// model.init from a Hugging Face BERT directory: every tensor of the same name and shape is
+// copied; a directory that is neither a run nor a Hugging Face model is a clear error.
+TEST(TextClasses, InitFromHuggingFaceBert) {
+  const fs::path dir = ember::testing::fresh_dir("text_classes", "init_hf");
+  train::ModelConfig mc;
+  mc.type = "bert";
+  mc.n_layer = 1;
+  mc.n_head = 2;
+  mc.n_embd = 8;
+  mc.block_size = 16;
+  manual_seed(1);
+  auto source = std::dynamic_pointer_cast<models::BertForSequenceClassification>(
+      models::create_model(mc, {16}, 3, 20));
+  models::save_hf_bert(*source, (dir / "hf").string());
+  manual_seed(2);
+  auto target = models::create_model(mc, {16}, 3, 20);
+  const auto loaded = train::init_from(*target, (dir / "hf").string());
+  EXPECT_EQ(loaded.size(), target->state_dict().size());  // same architecture: everything
+  const nn::StateDict a = source->state_dict(), b = target->state_dict();
+  for (const std::string& k : a.keys()) EXPECT_TRUE(allclose(a[k], b[k], 0, 0)) << k;
+  fs::create_directories(dir / "empty");
+  expect_error<ConfigError>([&] { train::init_from(*target, (dir / "empty").string()); },
+                            {"model.init", "neither a run directory", "Hugging Face"});
 }
