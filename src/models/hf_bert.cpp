@@ -10,6 +10,7 @@
 #include "ember/io/json.h"
 #include "ember/io/safetensors.h"
 #include "ember/models/hf.h"
+#include "models/hf_config.h"
 
 namespace ember::models {
 
@@ -17,13 +18,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kBert = "bert.";  // the BertModel part of BertForSequenceClassification
+using hf::bool_key;
+using hf::int_key;
+using hf::member;
+using hf::number_key;
+using hf::shape_string;
 
-std::string shape_string(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
+constexpr const char* kBert = "bert.";  // the BertModel part of BertForSequenceClassification
 
 std::string join(const std::vector<std::string>& names) {
   std::string s;
@@ -33,37 +34,6 @@ std::string join(const std::vector<std::string>& names) {
 
 // ---- config.json ----
 
-const json::Value* member(const json::Value& cfg, const char* key) {
-  const json::Value* v = cfg.find(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-int64_t int_key(const json::Value& cfg, const char* key, int64_t fallback, const std::string& path,
-                int64_t min = 1) {
-  const json::Value* v = member(cfg, key);
-  if (v == nullptr) return fallback;
-  EMBER_CHECK_T(ConfigError, v->is_int() && v->as_int() >= min, path, ": \"", key,
-                "\" must be an integer >= ", min, ", got ", v->dump());
-  return v->as_int();
-}
-
-double number_key(const json::Value& cfg, const char* key, double fallback,
-                  const std::string& path) {
-  const json::Value* v = member(cfg, key);
-  if (v == nullptr) return fallback;
-  EMBER_CHECK_T(ConfigError, v->is_number(), path, ": \"", key, "\" must be a number, got ",
-                v->dump());
-  return v->as_double();
-}
-
-bool bool_key(const json::Value& cfg, const char* key, bool fallback, const std::string& path) {
-  const json::Value* v = member(cfg, key);
-  if (v == nullptr) return fallback;
-  EMBER_CHECK_T(ConfigError, v->is_bool(), path, ": \"", key, "\" must be true or false, got ",
-                v->dump());
-  return v->as_bool();
-}
-
 BertConfig read_config(const std::string& path) {
   const json::Value cfg = json::parse_file(path);
   EMBER_CHECK_T(ConfigError, cfg.is_object(), path, ": expected a JSON object");
@@ -71,15 +41,15 @@ BertConfig read_config(const std::string& path) {
     EMBER_CHECK_T(ConfigError, t->is_string() && t->as_string() == "bert", path, ": model_type is ",
                   t->dump(), "; only \"bert\" is supported");
   BertConfig c;  // HF's defaults for absent keys
-  c.vocab_size = int_key(cfg, "vocab_size", c.vocab_size, path);
-  c.hidden_size = int_key(cfg, "hidden_size", c.hidden_size, path);
-  c.num_hidden_layers = int_key(cfg, "num_hidden_layers", c.num_hidden_layers, path);
-  c.num_attention_heads = int_key(cfg, "num_attention_heads", c.num_attention_heads, path);
-  c.intermediate_size = int_key(cfg, "intermediate_size", c.intermediate_size, path);
+  c.vocab_size = int_key(cfg, "vocab_size", path, c.vocab_size);
+  c.hidden_size = int_key(cfg, "hidden_size", path, c.hidden_size);
+  c.num_hidden_layers = int_key(cfg, "num_hidden_layers", path, c.num_hidden_layers);
+  c.num_attention_heads = int_key(cfg, "num_attention_heads", path, c.num_attention_heads);
+  c.intermediate_size = int_key(cfg, "intermediate_size", path, c.intermediate_size);
   c.max_position_embeddings =
-      int_key(cfg, "max_position_embeddings", c.max_position_embeddings, path);
-  c.type_vocab_size = int_key(cfg, "type_vocab_size", c.type_vocab_size, path);
-  c.pad_token_id = int_key(cfg, "pad_token_id", c.pad_token_id, path, 0);
+      int_key(cfg, "max_position_embeddings", path, c.max_position_embeddings);
+  c.type_vocab_size = int_key(cfg, "type_vocab_size", path, c.type_vocab_size);
+  c.pad_token_id = int_key(cfg, "pad_token_id", path, c.pad_token_id, 0);
   c.hidden_dropout_prob = number_key(cfg, "hidden_dropout_prob", c.hidden_dropout_prob, path);
   c.attention_probs_dropout_prob =
       number_key(cfg, "attention_probs_dropout_prob", c.attention_probs_dropout_prob, path);
@@ -114,7 +84,7 @@ BertConfig read_config(const std::string& path) {
       defaults = defaults && c.id2label[static_cast<size_t>(i)] == "LABEL_" + std::to_string(i);
     if (defaults) c.id2label.clear();
   } else {
-    c.num_labels = int_key(cfg, "num_labels", 2, path);
+    c.num_labels = int_key(cfg, "num_labels", path, 2);
   }
 
   // Options of HF's BERT that Ember's BertModel does not implement.

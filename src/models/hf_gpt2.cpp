@@ -10,6 +10,7 @@
 #include "ember/io/json.h"
 #include "ember/io/safetensors.h"
 #include "ember/models/hf.h"
+#include "models/hf_config.h"
 
 namespace ember::models {
 
@@ -17,13 +18,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kBody = "transformer.";  // GPT2LMHeadModel's prefix of the GPT2Model part
+using hf::bool_key;
+using hf::int_key;
+using hf::member;
+using hf::number_key;
+using hf::shape_string;
 
-std::string shape_string(const Shape& s) {
-  std::string out = "(";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + (s.size() == 1 ? ",)" : ")");
-}
+constexpr const char* kBody = "transformer.";  // GPT2LMHeadModel's prefix of the GPT2Model part
 
 // The projections HF implements as Conv1D, whose weights are (in, out).
 bool is_conv1d_weight(const std::string& name) {
@@ -38,39 +39,6 @@ bool is_mask_buffer(const std::string& name) {
 
 // ---- config.json ----
 
-const json::Value* member(const json::Value& cfg, const char* key) {
-  const json::Value* v = cfg.find(key);
-  return v != nullptr && !v->is_null() ? v : nullptr;
-}
-
-int64_t int_key(const json::Value& cfg, const char* key, const std::string& path,
-                const char* fallback = nullptr) {
-  const json::Value* v = member(cfg, key);
-  if (v == nullptr && fallback != nullptr) v = member(cfg, fallback);
-  EMBER_CHECK_T(ConfigError, v != nullptr, path, ": missing key \"", key, "\"",
-                fallback ? std::string(" (or \"") + fallback + "\")" : std::string());
-  EMBER_CHECK_T(ConfigError, v->is_int() && v->as_int() >= 1, path, ": \"", key,
-                "\" must be a positive integer, got ", v->dump());
-  return v->as_int();
-}
-
-double number_key(const json::Value& cfg, const char* key, double fallback,
-                  const std::string& path) {
-  const json::Value* v = member(cfg, key);
-  if (v == nullptr) return fallback;
-  EMBER_CHECK_T(ConfigError, v->is_number(), path, ": \"", key, "\" must be a number, got ",
-                v->dump());
-  return v->as_double();
-}
-
-bool bool_key(const json::Value& cfg, const char* key, bool fallback, const std::string& path) {
-  const json::Value* v = member(cfg, key);
-  if (v == nullptr) return fallback;
-  EMBER_CHECK_T(ConfigError, v->is_bool(), path, ": \"", key, "\" must be true or false, got ",
-                v->dump());
-  return v->as_bool();
-}
-
 GPTConfig read_config(const std::string& path) {
   const json::Value cfg = json::parse_file(path);
   EMBER_CHECK_T(ConfigError, cfg.is_object(), path, ": expected a JSON object");
@@ -82,7 +50,7 @@ GPTConfig read_config(const std::string& path) {
   c.n_head = int_key(cfg, "n_head", path);
   c.n_embd = int_key(cfg, "n_embd", path);
   c.vocab_size = int_key(cfg, "vocab_size", path);
-  c.block_size = int_key(cfg, "n_positions", path, "n_ctx");
+  c.block_size = int_key(cfg, "n_positions", path, std::nullopt, 1, "n_ctx");
   c.layer_norm_eps = number_key(cfg, "layer_norm_epsilon", 1e-5, path);
   c.dropout = number_key(cfg, "resid_pdrop", 0.1, path);
   c.tie_weights = bool_key(cfg, "tie_word_embeddings", true, path);

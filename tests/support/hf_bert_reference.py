@@ -12,11 +12,12 @@
 # computed in float64 from the float32 weights.
 import json
 import math
-import struct
 import sys
 
 import torch
 from torch import nn
+
+from safetensors_writer import save_safetensors  # beside this script
 
 CONFIG = dict(
     architectures=["BertForSequenceClassification"],
@@ -169,29 +170,6 @@ class BertForSequenceClassification(nn.Module):
     def forward(self, input_ids, attention_mask, token_type_ids):
         hidden, attentions = self.bert(input_ids, attention_mask, token_type_ids)
         return self.classifier(self.dropout(self.bert.pooler(hidden))), hidden, attentions
-
-
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.bool: "BOOL"}
-
-
-def save_safetensors(path, tensors, metadata=None):
-    """The safetensors format by hand: u64 header size, JSON header, raw little-endian data."""
-    header, chunks, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors.items():
-        data = t.detach().contiguous().numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        chunks.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for chunk in chunks:
-            f.write(chunk)
 
 
 def main():
