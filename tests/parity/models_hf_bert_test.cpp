@@ -14,28 +14,20 @@
 #include "ember/io/safetensors.h"
 #include "ember/models/hf.h"
 #include "ember/ops/creation.h"
+#include "support/model_checks.h"
 #include "support/tmpdir.h"
 
 namespace fs = std::filesystem;
 using namespace ember;
 using ember::testing::fresh_dir;
 
-namespace {
+using namespace ember::testing;
 
-bool have_torch() {
-  static const bool ok = std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
-  return ok;
-}
+namespace {
 
 // The reference directory (config.json, model.safetensors, reference.safetensors), made once.
 const fs::path& reference_dir() {
-  static const fs::path dir = [] {
-    const fs::path d = fresh_dir("hf_bert", "reference");
-    const std::string cmd = std::string("/usr/bin/python3 ") + EMBER_SOURCE_DIR +
-                            "/tests/support/hf_bert_reference.py " + d.string();
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    return d;
-  }();
+  static const fs::path dir = run_reference_script("hf_bert_reference.py", "hf_bert");
   return dir;
 }
 
@@ -44,28 +36,6 @@ fs::path copy_reference(const std::string& name) {
   for (const char* f : {"config.json", "model.safetensors"})
     fs::copy_file(reference_dir() / f, d / f);
   return d;
-}
-
-std::vector<float> values(const Tensor& t) {
-  return t.contiguous().to(kFloat32).to_vector<float>();
-}
-
-// max |a - ref| / max |ref|
-double rel_diff(const Tensor& a, const Tensor& ref) {
-  const std::vector<float> x = values(a), r = values(ref);
-  EXPECT_EQ(x.size(), r.size());
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < x.size() && i < r.size(); ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(x[i]) - r[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(r[i])));
-  }
-  return diff / scale;
-}
-
-bool bit_identical(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  const std::vector<float> x = values(a), y = values(b);
-  return std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
 }
 
 template <class E>

@@ -7,9 +7,12 @@
 #include "ember/ember.h"
 #include "ember/models/bert.h"
 #include "support/expect.h"
+#include "support/model_checks.h"
 
 using namespace ember;
 using ember::testing::expect_error;
+
+using namespace ember::testing;
 
 namespace {
 
@@ -24,15 +27,6 @@ models::BertConfig tiny() {
   c.type_vocab_size = 2;
   c.num_labels = 3;
   return c;
-}
-
-Tensor ids(std::vector<int64_t> v, int64_t B) {
-  const auto T = static_cast<int64_t>(v.size()) / B;
-  return from_vector(v).view({B, T});
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  return (a - b).abs().max().item();
 }
 
 // Weights far from HF's small initialisation, so that every input visibly moves the outputs.

@@ -8,10 +8,13 @@
 #include "ember/ember.h"
 #include "ember/models/models.h"
 #include "support/expect.h"
+#include "support/model_checks.h"
 #include "support/tmpdir.h"
 
 using namespace ember;
 using ember::testing::expect_error;
+
+using namespace ember::testing;
 
 namespace {
 
@@ -23,15 +26,6 @@ models::GPTConfig tiny() {
   c.n_head = 2;
   c.n_embd = 8;
   return c;
-}
-
-Tensor ids(std::vector<int64_t> v, int64_t B) {
-  const auto T = static_cast<int64_t>(v.size()) / B;
-  return from_vector(v).view({B, T});
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  return (a - b).abs().max().item();
 }
 
 }  // namespace

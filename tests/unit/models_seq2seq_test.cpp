@@ -9,9 +9,12 @@
 
 #include "ember/ember.h"
 #include "support/expect.h"
+#include "support/model_checks.h"
 
 using namespace ember;
 using ember::testing::expect_error;
+
+using namespace ember::testing;
 
 namespace {
 
@@ -26,15 +29,6 @@ models::Seq2SeqConfig tiny(int64_t vocab = 11) {
   c.dropout = 0.0;
   c.max_len = 16;
   return c;
-}
-
-Tensor ids(std::vector<int64_t> v, int64_t B) {
-  const auto T = static_cast<int64_t>(v.size()) / B;
-  return from_vector(v).view({B, T});
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  return (a - b).abs().max().item();
 }
 
 // Summed log-probability of tokens (then <eos> when with_eos) given src, by one teacher-forced
