@@ -219,19 +219,9 @@ BertConfig read_hf_bert_config(const std::string& config_json) {
 
 HFBert load_hf_bert(const std::string& dir) {
   const fs::path d(dir);
-  EMBER_CHECK_IO(fs::is_directory(d), "load_hf_bert: ", dir, " is not a directory");
-  const std::string config_path = (d / "config.json").string();
-  const std::string weights_path = (d / "model.safetensors").string();
-  EMBER_CHECK_IO(fs::is_regular_file(config_path), "load_hf_bert: ", config_path, " not found");
-  if (!fs::is_regular_file(weights_path)) {
-    const bool sharded = fs::exists(d / "model.safetensors.index.json");
-    const bool pickle = fs::exists(d / "pytorch_model.bin");
-    EMBER_THROW(IOError, "load_hf_bert: ", weights_path, " not found",
-                sharded ? " (sharded checkpoints are not supported; merge the shards into one file)"
-                : pickle ? " (pytorch_model.bin is a pickle, which Ember does not read; convert it "
-                           "with transformers' save_pretrained(safe_serialization=True))"
-                         : "");
-  }
+  const hf::ModelFiles files = hf::model_files(dir, "load_hf_bert");
+  const std::string& config_path = files.config;
+  const std::string& weights_path = files.weights;
   HFBert out;
   out.config = read_config(config_path);
   out.model = std::make_shared<BertForSequenceClassification>(out.config);

@@ -1,8 +1,9 @@
-// Reading Hugging Face config.json values, with errors naming the file, the key and the value
-// (shared by the GPT-2 and BERT importers).
+// Reading a Hugging Face model directory: where its files are, and config.json values with errors
+// naming the file, the key and the value (shared by the GPT-2 and BERT importers).
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,29 @@
 #include "ember/io/json.h"
 
 namespace ember::models::hf {
+
+/// The paths of dir's config.json and model.safetensors, after checking that both exist (an
+/// IOError from `who` names what is missing, and says why sharded or pickled weights are not read).
+struct ModelFiles {
+  std::string config, weights;
+};
+inline ModelFiles model_files(const std::string& dir, const char* who) {
+  namespace fs = std::filesystem;
+  const fs::path d(dir);
+  EMBER_CHECK_IO(fs::is_directory(d), who, ": ", dir, " is not a directory");
+  ModelFiles f{(d / "config.json").string(), (d / "model.safetensors").string()};
+  EMBER_CHECK_IO(fs::is_regular_file(f.config), who, ": ", f.config, " not found");
+  if (!fs::is_regular_file(f.weights)) {
+    const bool sharded = fs::exists(d / "model.safetensors.index.json");
+    const bool pickle = fs::exists(d / "pytorch_model.bin");
+    EMBER_THROW(IOError, who, ": ", f.weights, " not found",
+                sharded ? " (sharded checkpoints are not supported; merge the shards into one file)"
+                : pickle ? " (pytorch_model.bin is a pickle, which Ember does not read; convert it "
+                           "with transformers' save_pretrained(safe_serialization=True))"
+                         : "");
+  }
+  return f;
+}
 
 /// The value of key, or null when it is absent or JSON null.
 inline const json::Value* member(const json::Value& cfg, const char* key) {

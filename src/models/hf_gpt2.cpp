@@ -175,19 +175,9 @@ bool is_hf_model_dir(const std::string& dir) {
 
 HFGPT2 load_hf_gpt2(const std::string& dir) {
   const fs::path d(dir);
-  EMBER_CHECK_IO(fs::is_directory(d), "load_hf_gpt2: ", dir, " is not a directory");
-  const std::string config_path = (d / "config.json").string();
-  const std::string weights_path = (d / "model.safetensors").string();
-  EMBER_CHECK_IO(fs::is_regular_file(config_path), "load_hf_gpt2: ", config_path, " not found");
-  if (!fs::is_regular_file(weights_path)) {
-    const bool sharded = fs::exists(d / "model.safetensors.index.json");
-    const bool pickle = fs::exists(d / "pytorch_model.bin");
-    EMBER_THROW(IOError, "load_hf_gpt2: ", weights_path, " not found",
-                sharded ? " (sharded checkpoints are not supported; merge the shards into one file)"
-                : pickle ? " (pytorch_model.bin is a pickle, which Ember does not read; convert it "
-                           "with transformers' save_pretrained(safe_serialization=True))"
-                         : "");
-  }
+  const hf::ModelFiles files = hf::model_files(dir, "load_hf_gpt2");
+  const std::string& config_path = files.config;
+  const std::string& weights_path = files.weights;
   HFGPT2 out;
   out.config = read_config(config_path);
   out.model = std::make_shared<GPT>(out.config);
