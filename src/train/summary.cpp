@@ -68,6 +68,23 @@ int64_t layer_flops(nn::Module& m, int64_t out_elems) {
   return 0;
 }
 
+// A token model (GPT, BERT, bag of words) as one row: its Linear layers applied at each of the
+// sample's `tokens` positions, 2 FLOPs a weight, and their outputs as the activations kept for
+// the backward pass. Attention's T x T products and the elementwise work are left out, so both
+// are lower bounds (the Linear layers dominate at these sizes).
+struct TokenModelCost {
+  int64_t flops = 0, activations = 0;  // per sample: FLOPs, elements
+};
+TokenModelCost token_model_cost(nn::Module& m, int64_t tokens) {
+  TokenModelCost c;
+  for (const auto& [name, child] : m.named_modules())
+    if (auto* lin = dynamic_cast<nn::Linear*>(child.get())) {
+      c.flops += tokens * 2 * lin->in_features * lin->out_features;
+      c.activations += tokens * lin->out_features;
+    }
+  return c;
+}
+
 int64_t bytes_of(const std::vector<Tensor>& ts, bool trainable_only) {
   int64_t n = 0;
   for (const Tensor& t : ts)
@@ -102,7 +119,8 @@ std::string pad(const std::string& s, size_t width, bool right) {
 }  // namespace
 
 ModelSummary summarize(nn::Module& model, const std::vector<int64_t>& input_shape,
-                       int64_t batch_size, const std::string& optimizer_name, double momentum) {
+                       int64_t batch_size, const std::string& optimizer_name, double momentum,
+                       DType input_dtype) {
   EMBER_CHECK(batch_size >= 1, "summarize: batch_size must be >= 1, got ", batch_size);
   ModelSummary s;
   s.batch_size = batch_size;
@@ -120,7 +138,8 @@ ModelSummary summarize(nn::Module& model, const std::vector<int64_t>& input_shap
     NoGradGuard no_grad;
     Shape shape = {2};
     shape.insert(shape.end(), input_shape.begin(), input_shape.end());
-    Tensor x = zeros(shape);
+    Tensor x = zeros(shape, input_dtype);
+    const int64_t x_tokens = x.numel() / 2;  // positions per sample of a token model
     for (const auto& [name, m] : leaves) {
       x = m->forward(x);
       LayerRow row;
@@ -130,9 +149,12 @@ ModelSummary summarize(nn::Module& model, const std::vector<int64_t>& input_shap
       const int64_t elems = x.dim() > 0 ? x.numel() / x.size(0) : x.numel();
       row.params = m->num_parameters();
       row.trainable = m->num_parameters(true);
-      row.flops = layer_flops(*m, elems);
+      const bool token_model = input_dtype == kInt64 && leaves.size() == 1;
+      const TokenModelCost cost = token_model ? token_model_cost(*m, x_tokens) : TokenModelCost{};
+      row.flops = token_model ? cost.flops : layer_flops(*m, elems);
       s.flops_per_sample += row.flops;
-      s.activation_bytes += elems * batch_size * static_cast<int64_t>(x.element_size());
+      s.activation_bytes += (token_model ? cost.activations : elems) * batch_size *
+                            static_cast<int64_t>(x.element_size());
       s.layers.push_back(std::move(row));
     }
   } catch (...) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "ember/ember.h"
+#include "ember/models/gpt.h"
 #include "ember/models/tabular.h"
 #include "ember/nn/batch_norm.h"
 #include "ember/train/summary.h"
@@ -171,4 +172,24 @@ TEST(TrainSummary, TableAndJson) {
   EXPECT_EQ(j["layers"][0]["type"].as_string(), "Linear");
   EXPECT_EQ(j["layers"][0]["output_shape"][0].as_int(), 1000);
   EXPECT_EQ(j["layers"][1]["flops"].as_int(), 1000);
+}
+
+// A token model (here a GPT) is one row fed int64 ids; its FLOPs count every Linear layer at each
+// position (2 per weight) and its activations their outputs.
+TEST(TrainSummary, TokenModelCountsLinearLayersPerPosition) {
+  models::GPTConfig c;
+  c.vocab_size = 10;
+  c.block_size = 8;
+  c.n_layer = 1;
+  c.n_head = 2;
+  c.n_embd = 4;
+  models::GPT gpt(c);
+  const train::ModelSummary s = train::summarize(gpt, {8}, 3, "adamw", 0, kInt64);
+  ASSERT_EQ(s.layers.size(), 1u);
+  EXPECT_EQ(s.layers[0].output_shape, (std::vector<int64_t>{8, 10}));
+  // c_attn 4->12, c_proj 4->4, c_fc 4->16, mlp c_proj 16->4, lm_head 4->10, at 8 positions.
+  const int64_t weights = 4 * 12 + 4 * 4 + 4 * 16 + 16 * 4 + 4 * 10;
+  EXPECT_EQ(s.flops_per_sample, 8 * 2 * weights);
+  EXPECT_EQ(s.activation_bytes, 8 * (12 + 4 + 16 + 4 + 10) * 3 * 4);
+  expect_error<DTypeError>([&] { train::summarize(gpt, {8}, 3, "adamw"); }, {"int64"});
 }

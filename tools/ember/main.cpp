@@ -212,7 +212,8 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
                                     d.pre.vocab_size());
   const train::ModelSummary s = train::summarize(
       *model, d.pre.input_shape(), batch_size > 0 ? batch_size : cfg.training.batch_size,
-      cfg.optimizer.name, cfg.optimizer.momentum);
+      cfg.optimizer.name, cfg.optimizer.momentum,
+      d.pre.is_text() || d.pre.is_text_classes() ? kInt64 : kFloat32);
   if (as_json)
     std::printf("%s\n", train::summary_to_json(s).dump(2).c_str());
   else

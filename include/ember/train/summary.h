@@ -42,12 +42,15 @@ struct ModelSummary {
 };
 
 /// Walks the leaf modules of model (a Sequential, nested Sequentials flattened; any other module
-/// is one row) in order, running each on a zero float32 batch of shape (2, input_shape...) in
+/// is one row) in order, running each on a zero batch of shape (2, input_shape...) and input_dtype
+/// (int64 for the token ids of text models; their FLOPs count the Linear layers at every position
+/// and leave out attention's T x T products) in
 /// eval and no-grad mode to find output shapes (the model's training flags and state are left as
 /// they were). optimizer_name: sgd, adam, adamw, rmsprop, adagrad or none; momentum matters for
 /// sgd and rmsprop. Throws ValueError for an unknown optimizer or batch_size < 1.
 ModelSummary summarize(nn::Module& model, const std::vector<int64_t>& input_shape,
-                       int64_t batch_size, const std::string& optimizer_name, double momentum = 0);
+                       int64_t batch_size, const std::string& optimizer_name, double momentum = 0,
+                       DType input_dtype = kFloat32);
 
 /// A Keras-like table (name (type), output shape, params, FLOPs) with thousands separators, then
 /// the totals and the training memory in human units (B, KiB, MiB, GiB).
