@@ -2,6 +2,8 @@
 // forward_embeds, training, and the errors of bad inputs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 
 #include "ember/ember.h"
@@ -197,6 +199,35 @@ TEST(ModelsBert, AdamReducesTheLossOnATinyBatch) {
   EXPECT_LT(last, 0.5 * first) << "first " << first << ", last " << last;
   // The padding row of word_embeddings gets no gradient: it stays zero.
   EXPECT_EQ(m.bert->embeddings->word_embeddings->weight.select(0, 0).abs().max().item(), 0.0);
+}
+
+// The masked-LM head: its decoder shares the word embeddings, and a few Adam steps learn to
+// fill masked positions of a fixed batch (targets -100 elsewhere, as the pipeline makes them).
+TEST(ModelsBert, MaskedLmTiesTheDecoderAndLearns) {
+  manual_seed(6);
+  models::BertConfig c = tiny();
+  c.hidden_dropout_prob = c.attention_probs_dropout_prob = 0.0;
+  models::BertForMaskedLM m(c);
+  EXPECT_EQ(m.decoder->weight.data_ptr<float>(),
+            m.bert->embeddings->word_embeddings->weight.data_ptr<float>());
+  const auto names = m.state_dict().keys();
+  EXPECT_NE(std::find(names.begin(), names.end(), "cls.predictions.transform.dense.weight"),
+            names.end());
+  EXPECT_EQ(m.bert->pooler, nullptr);  // as Hugging Face's BertForMaskedLM
+  const Tensor x = ids({5, 19, 7, 8, 9, 4, 19, 2, 11, 19, 13, 0}, 2);  // 19 = [MASK]
+  const Tensor y = ids({-100, 6, -100, -100, -100, -100, 3, -100, -100, 12, -100, -100}, 2);
+  EXPECT_EQ(m.forward(x).shape(), (Shape{2, 6, 20}));
+  optim::Adam opt(m.parameters(), {.lr = 1e-2});
+  auto loss_of = [&] {
+    return nn::functional::cross_entropy(m.forward(x).reshape({-1, 20}), y.reshape({-1}));
+  };
+  const double first = loss_of().item();
+  for (int step = 0; step < 40; ++step) {
+    opt.zero_grad();
+    loss_of().backward();
+    opt.step();
+  }
+  EXPECT_LT(loss_of().item(), 0.2 * first);
 }
 
 TEST(ModelsBert, BadInputsNameTheShapes) {
