@@ -7,6 +7,13 @@
 
 namespace ember::detail {
 
+/// The largest character boundary <= i in s (i itself when i >= s.size()): steps back over UTF-8
+/// continuation bytes (10xxxxxx), so a cut at the result never splits a character.
+inline size_t utf8_char_start(std::string_view s, size_t i) {
+  while (i > 0 && i < s.size() && (static_cast<uint8_t>(s[i]) & 0xC0) == 0x80) --i;
+  return i;
+}
+
 /// Length of the valid UTF-8 sequence at s[i] (1-4), or 0 when it is invalid or truncated.
 /// Rejects overlong forms, surrogates (U+D800-DFFF) and code points above U+10FFFF.
 inline size_t utf8_sequence_length(std::string_view s, size_t i) {

@@ -56,12 +56,6 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-// The largest character boundary <= i (a UTF-8 continuation byte is 10xxxxxx).
-size_t char_boundary(const std::string& s, size_t i) {
-  while (i > 0 && i < s.size() && (static_cast<uint8_t>(s[i]) & 0xC0) == 0x80) --i;
-  return i;
-}
-
 }  // namespace
 
 std::string read_text(const std::string& path) {
@@ -108,7 +102,7 @@ std::vector<std::string> passages(const std::string& text, size_t from, size_t t
   to = std::min(to, text.size());
   std::vector<std::string> out;
   for (size_t s = from; s + chars <= to; s += stride) {
-    const size_t a = char_boundary(text, s), b = char_boundary(text, s + chars);
+    const size_t a = detail::utf8_char_start(text, s), b = detail::utf8_char_start(text, s + chars);
     out.push_back(text.substr(a, b - a));
   }
   return out;

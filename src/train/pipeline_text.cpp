@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/utf8.h"
 #include "ember/core/generator.h"
 #include "ember/data/text.h"
 #include "ember/data/tokenizer.h"
@@ -45,9 +46,8 @@ std::shared_ptr<const data::Tokenizer> make_tokenizer(const DataConfig& cfg,
 
 // The largest UTF-8 character boundary <= fraction * text.size().
 size_t cut_at(const std::string& text, double fraction) {
-  auto i = static_cast<size_t>(std::llround(static_cast<double>(text.size()) * fraction));
-  while (i > 0 && i < text.size() && (static_cast<uint8_t>(text[i]) & 0xC0) == 0x80) --i;
-  return std::min(i, text.size());
+  const auto i = static_cast<size_t>(std::llround(static_cast<double>(text.size()) * fraction));
+  return std::min(detail::utf8_char_start(text, i), text.size());
 }
 
 // Passages of one split and their class, as classifier inputs: [CLS] then the passage's tokens

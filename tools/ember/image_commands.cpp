@@ -18,11 +18,15 @@ namespace ember::cli {
 
 namespace {
 
-train::LoadedRun load_image_run(const std::string& run_dir, const char* command) {
-  train::LoadedRun run = train::load_run(run_dir);
-  EMBER_CHECK_T(ConfigError, run.pre.is_image(), run_dir,
+void check_image_run(const train::LoadedRun& run, const char* command) {
+  EMBER_CHECK_T(ConfigError, run.pre.is_image(), run.run_dir,
                 ": this run was trained on tabular data; ", command,
                 " with an image needs an image classifier run");
+}
+
+train::LoadedRun load_image_run(const std::string& run_dir, const char* command) {
+  train::LoadedRun run = train::load_run(run_dir);
+  check_image_run(run, command);
   return run;
 }
 
@@ -57,8 +61,9 @@ int predict_image(const std::string& run_dir, const std::string& image, int64_t 
 }
 
 int explain(const ExplainArgs& a) {
-  if (train::load_run(a.run_dir).pre.is_text_classes()) return explain_text(a);
-  train::LoadedRun run = load_image_run(a.run_dir, "explain");
+  train::LoadedRun run = train::load_run(a.run_dir);
+  if (run.pre.is_text_classes()) return explain_text(a, run);
+  check_image_run(run, "explain");
   EMBER_CHECK_T(ConfigError, a.input.empty() != (a.index < 0),
                 "give exactly one of --input IMAGE or --index N");
   Tensor x;  // (C, H, W), normalized

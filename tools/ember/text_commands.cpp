@@ -128,8 +128,7 @@ int run_export(const ExportArgs& a) {
   return 0;
 }
 
-int explain_text(const ExplainArgs& a) {
-  train::LoadedRun run = train::load_run(a.run_dir);
+int explain_text(const ExplainArgs& a, train::LoadedRun& run) {
   auto* bert = dynamic_cast<models::BertForSequenceClassification*>(run.model.get());
   EMBER_CHECK_T(ConfigError, bert != nullptr, a.run_dir,
                 ": explain needs a BERT text classifier (model.type = \"bert\"); a bag of words "

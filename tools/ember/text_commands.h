@@ -8,6 +8,9 @@
 namespace CLI {
 class App;
 }
+namespace ember::train {
+struct LoadedRun;
+}
 
 namespace ember::cli {
 
@@ -45,7 +48,7 @@ int run_export(const ExportArgs& args);
 struct ExplainArgs;
 /// `ember explain` on a text classifier (BERT): attention maps of one layer (a PNG per head) and
 /// per-token integrated gradients of a test passage (--index) or a text file (--input), added to
-/// the run's report.
-int explain_text(const ExplainArgs& args);
+/// the run's report. run is the loaded run of args.run_dir.
+int explain_text(const ExplainArgs& args, train::LoadedRun& run);
 
 }  // namespace ember::cli
