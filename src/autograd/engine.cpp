@@ -6,6 +6,7 @@
 #include "ember/autograd/functional.h"
 #include "ember/autograd/grad_mode.h"
 #include "ember/autograd/node.h"
+#include "ember/autograd/sparse_grad.h"
 #include "ember/ops/creation.h"
 #include "ember/ops/elementwise.h"
 #include "ember/ops/reduce.h"
@@ -52,6 +53,7 @@ std::vector<Tensor> run_backward(const std::vector<std::pair<std::shared_ptr<Nod
                                  const std::vector<Node*>& capture) {
   GradModeGuard mode(create_graph);
   const bool accumulate = capture.empty();
+  AccumulateModeGuard accumulate_mode(accumulate);  // Note [Row-sparse gradients]
 
   // Count, for every reachable node, how many edges lead into it.
   std::unordered_map<Node*, int> deps;

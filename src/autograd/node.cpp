@@ -38,6 +38,9 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& g) {
   const std::shared_ptr<TensorImpl> alive = variable_.lock();
   if (!alive) return {};
   TensorImpl* var = alive.get();
+  // A dense gradient makes the sum dense (Note [Row-sparse gradients]).
+  var->grad_row_sparse = false;
+  var->grad_rows.clear();
   if (!var->grad.defined()) {
     if (GradMode::is_enabled()) {
       var->grad = g;  // create_graph: keep history so the gradient can be differentiated

@@ -194,6 +194,46 @@ class Backend {
                                  const Tensor& weight, const Tensor& grad_x,
                                  const Tensor& grad_weight);
 
+  // ---- recommendation: embedding bags, FM interaction, row-sparse updates (cpu_recsys.cpp) ----
+  /// Reduction of an embedding bag, as torch's mode numbers.
+  enum class BagMode { Sum = 0, Mean = 1, Max = 2 };
+  /// out[b] = reduce over i in [offsets[b], offsets[b+1]) of psw[i] * weight[indices[i]],
+  /// skipping indices == padding_idx (not counted in a mean); empty bags give zeros.
+  /// weight: (V, D) contiguous; indices: (N) int64 contiguous, validated in [0, V); offsets:
+  /// (B + 1) int64, validated; psw: (N) or undefined (Sum only); out: (B, D) contiguous;
+  /// argmax: (B, D) int64 (Max only: the index row chosen, -1 for an empty bag).
+  virtual void embedding_bag_forward(const Tensor& weight, const Tensor& indices,
+                                     const Tensor& offsets, const Tensor& psw, BagMode mode,
+                                     int64_t padding_idx, const Tensor& out, const Tensor& argmax);
+  /// The weight gradient of embedding_bag_forward, added into grad_weight: (V, D) contiguous
+  /// (only the rows used are written; a scatter-add). grad_out: (B, D) contiguous.
+  virtual void embedding_bag_backward(const Tensor& grad_out, const Tensor& indices,
+                                      const Tensor& offsets, const Tensor& psw, BagMode mode,
+                                      int64_t padding_idx, const Tensor& argmax,
+                                      const Tensor& grad_weight);
+  /// grad_psw[i] = <grad_out[bag(i)], weight[indices[i]]> (0 at padding), all contiguous.
+  virtual void embedding_bag_psw_backward(const Tensor& grad_out, const Tensor& weight,
+                                          const Tensor& indices, const Tensor& offsets,
+                                          int64_t padding_idx, const Tensor& grad_psw);
+  /// FM interaction of contiguous v: (B, F, K): out[b] = 0.5 sum_k (S[b,k]^2 - sum_f v[b,f,k]^2),
+  /// S = sum_f v. out: (B) contiguous.
+  virtual void fm_interaction_forward(const Tensor& v, const Tensor& out);
+  /// grad_v[b,f,k] = g[b] (S[b,k] - v[b,f,k]); v, grad_v: (B, F, K), g: (B), contiguous.
+  virtual void fm_interaction_backward(const Tensor& v, const Tensor& g, const Tensor& grad_v);
+  /// Zeroes rows (1-d int64, valid, unique) of contiguous x viewed as (x.size(0), -1).
+  virtual void zero_rows(const Tensor& x, const Tensor& rows);
+  /// SparseAdam (torch.optim.SparseAdam, lazy Adam) on the given unique rows of contiguous
+  /// param, grad, m, v (all rows when rows is undefined): with g = ±grad,
+  /// m += (1 - beta1)(g - m); v += (1 - beta2)(g² - v);
+  /// p += -(lr sqrt(1 - beta2^step) / (1 - beta1^step)) * (m / (sqrt(v) + eps)).
+  virtual void sparse_adam_step(const Tensor& param, const Tensor& grad, const Tensor& m,
+                                const Tensor& v, const Tensor& rows, double lr, double beta1,
+                                double beta2, double eps, int64_t step, bool maximize);
+  /// Adagrad's sparse path on unique rows (torch 1.13): g = ±grad; sum += g²;
+  /// p += -clr * (g / (sqrt(sum) + eps)). No weight decay.
+  virtual void adagrad_rows_step(const Tensor& param, const Tensor& grad, const Tensor& sum,
+                                 const Tensor& rows, double clr, double eps, bool maximize);
+
  protected:
   [[noreturn]] void missing(const char* op) const;
 };

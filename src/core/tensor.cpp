@@ -199,7 +199,11 @@ Tensor Tensor::grad() const { return checked(impl_).grad; }
 void Tensor::set_grad(const Tensor& g) const {
   EMBER_CHECK(impl_ != nullptr, "set_grad on an undefined tensor");
   impl_->grad = g;
+  impl_->grad_row_sparse = false;
+  impl_->grad_rows.clear();
 }
+bool Tensor::grad_is_row_sparse() const { return checked(impl_).grad_row_sparse; }
+const std::vector<int64_t>& Tensor::grad_rows() const { return checked(impl_).grad_rows; }
 const std::shared_ptr<autograd::Node>& Tensor::grad_fn() const { return checked(impl_).grad_fn; }
 bool Tensor::is_leaf() const { return checked(impl_).grad_fn == nullptr; }
 void Tensor::retain_grad() const {

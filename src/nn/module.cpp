@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "ember/autograd/grad_mode.h"
+#include "ember/autograd/sparse_grad.h"
 
 namespace ember::nn {
 
@@ -193,17 +194,7 @@ void Module::train(bool on) {
 }
 
 void Module::zero_grad(bool set_to_none) {
-  for (const Tensor& p : parameters()) {
-    if (!p.grad().defined()) continue;
-    if (set_to_none) {
-      p.set_grad(Tensor());
-      continue;
-    }
-    NoGradGuard no_grad;
-    Tensor g = p.grad().detach();
-    g.zero_();
-    p.set_grad(g);
-  }
+  for (const Tensor& p : parameters()) autograd::zero_grad(p, set_to_none);
 }
 
 Module& Module::to(DType dtype) {

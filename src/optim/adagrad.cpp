@@ -2,6 +2,7 @@
 #include "ember/optim/adagrad.h"
 
 #include "backend/backend.h"
+#include "ember/autograd/sparse_grad.h"
 #include "ember/ops/creation.h"
 
 namespace ember::optim {
@@ -53,6 +54,15 @@ void Adagrad::step_group(ParamGroup& group) {
   for_each_param(group, [&](const Tensor& p, const Tensor& grad, ParamState& s) {
     ++s.step;
     const double clr = o.lr / (1 + (static_cast<double>(s.step) - 1) * o.lr_decay);
+    if (p.grad_is_row_sparse()) {  // torch's sparse path: only the rows used
+      EMBER_CHECK(o.weight_decay == 0, "Adagrad: weight_decay (", o.weight_decay,
+                  ") is not compatible with the row-sparse gradient of parameter of shape ",
+                  p.shape_str(), " (embedding_bag(sparse=true)); set it to 0 for that group");
+      backend::backend_for(p.device())
+          .adagrad_rows_step(p, grad, s.buffers[0], autograd::unique_grad_rows(p), clr, o.eps,
+                             o.maximize);
+      return;
+    }
     backend::backend_for(p.device())
         .adagrad_step(p, grad, s.buffers[0], clr, o.weight_decay, o.eps, o.maximize);
   });

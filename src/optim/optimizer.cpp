@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "ember/autograd/grad_mode.h"
+#include "ember/autograd/sparse_grad.h"
 #include "ember/ops/creation.h"
 
 namespace ember::optim {
@@ -111,21 +112,8 @@ Tensor Optimizer::step(const std::function<Tensor()>& closure) {
 
 void Optimizer::zero_grad(bool set_to_none) {
   NoGradGuard no_grad;
-  for (ParamGroup& g : groups_) {
-    for (const Tensor& p : g.params) {
-      Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      if (set_to_none) {
-        p.set_grad(Tensor());
-      } else {
-        if (grad.grad_fn()) {
-          grad = grad.detach();
-          p.set_grad(grad);
-        }
-        grad.zero_();
-      }
-    }
-  }
+  for (ParamGroup& g : groups_)
+    for (const Tensor& p : g.params) autograd::zero_grad(p, set_to_none);
 }
 
 ParamState& Optimizer::prepare(const Tensor& param, Tensor& grad, const ParamGroup& group) {

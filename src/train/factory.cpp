@@ -5,6 +5,7 @@
 #include "ember/optim/adam.h"
 #include "ember/optim/rmsprop.h"
 #include "ember/optim/sgd.h"
+#include "ember/optim/sparse_adam.h"
 
 namespace ember::train {
 
@@ -41,8 +42,17 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const OptimizerConfig& c,
     return std::make_unique<optim::Adagrad>(
         std::move(params),
         optim::AdagradOptions{.lr = c.lr, .weight_decay = c.weight_decay, .eps = c.eps});
+  if (c.name == "sparse_adam") {
+    EMBER_CHECK_T(ConfigError, c.betas.size() == 2, "optimizer.betas: expected 2 values, got ",
+                  c.betas.size());
+    EMBER_CHECK_T(ConfigError, c.weight_decay == 0, "optimizer.weight_decay = ", c.weight_decay,
+                  ": sparse_adam has no weight decay; set it to 0");
+    return std::make_unique<optim::SparseAdam>(
+        std::move(params),
+        optim::SparseAdamOptions{.lr = c.lr, .betas = {c.betas[0], c.betas[1]}, .eps = c.eps});
+  }
   EMBER_THROW(ConfigError, "optimizer.name = \"", c.name,
-              "\": must be one of sgd, adam, adamw, rmsprop, adagrad");
+              "\": must be one of sgd, adam, adamw, rmsprop, adagrad, sparse_adam");
 }
 
 Scheduler::Scheduler(const ScheduleConfig& c, optim::Optimizer& optimizer, int64_t total_steps,

@@ -95,7 +95,7 @@ int64_t bytes_of(const std::vector<Tensor>& ts, bool trainable_only) {
 
 // Optimizer state buffers per trainable parameter element.
 int64_t state_slots(const std::string& optimizer, double momentum) {
-  if (optimizer == "adam" || optimizer == "adamw") return 2;
+  if (optimizer == "adam" || optimizer == "adamw" || optimizer == "sparse_adam") return 2;
   if (optimizer == "sgd") return momentum > 0 ? 1 : 0;
   if (optimizer == "rmsprop") return momentum > 0 ? 2 : 1;
   if (optimizer == "adagrad") return 1;

@@ -84,6 +84,7 @@ std::vector<OpRow> shape_index_creation_rows();
 std::vector<OpRow> conv_rows();    // ops_conv_test.cpp
 std::vector<OpRow> vision_rows();  // ops_vision_test.cpp: pooling, normalization, resampling
 std::vector<OpRow> attention_norm_rows();  // ops_attention_test.cpp: attention, layer/rms norm
+std::vector<OpRow> recsys_op_rows();       // ops_recsys_test.cpp: embedding_bag, fm_interaction
 std::vector<OpRow> all_rows();
 
 inline std::vector<Tensor> vec(std::tuple<Tensor, Tensor> t) {

@@ -16,7 +16,7 @@ using ember::testing::to_torch;
 std::vector<OpRow> all_rows() {
   std::vector<OpRow> rows = elementwise_rows();
   for (auto family : {reduce_linalg_nn_rows, shape_index_creation_rows, conv_rows, vision_rows,
-                      attention_norm_rows}) {
+                      attention_norm_rows, recsys_op_rows}) {
     std::vector<OpRow> more = family();
     rows.insert(rows.end(), more.begin(), more.end());
   }

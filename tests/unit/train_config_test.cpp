@@ -286,7 +286,7 @@ TEST(TrainConfig, ValueErrorsNameKeyValueAndRule) {
 TEST(TrainConfig, UnknownNamesListWhatIsAllowed) {
   expect_config_error(kData + "[optimizer]\nname = \"adamm\"\n",
                       {"optimizer.name = \"adamm\": must be one of \"sgd\", \"adam\", \"adamw\", "
-                       "\"rmsprop\", \"adagrad\"; did you mean \"adam\"?"});
+                       "\"rmsprop\", \"adagrad\", \"sparse_adam\"; did you mean \"adam\"?"});
   expect_config_error(kData + "[schedule]\nname = \"cosin\"\n",
                       {"schedule.name = \"cosin\": must be one of", "did you mean \"cosine\"?"});
   expect_config_error(kData + "[model]\nactivation = \"swish\"\n",

@@ -104,7 +104,12 @@ class Tensor {
   Tensor& requires_grad_(bool requires_grad = true);
   /// Accumulated gradient (undefined until a backward pass reaches this tensor).
   Tensor grad() const;
+  /// Replaces the gradient; the new one is dense (see Note [Row-sparse gradients]).
   void set_grad(const Tensor& g) const;
+  /// True when grad() is row-sparse: only the rows in grad_rows() may be non-zero.
+  bool grad_is_row_sparse() const;
+  /// Rows written since the last zero_grad (may repeat; unsorted).
+  const std::vector<int64_t>& grad_rows() const;
   const std::shared_ptr<autograd::Node>& grad_fn() const;
   bool is_leaf() const;
   /// Also keep .grad for this non-leaf tensor.
@@ -210,6 +215,10 @@ struct TensorImpl {
   bool requires_grad = false;
   bool retains_grad = false;
   Tensor grad;
+  /// Note [Row-sparse gradients]: a sparse backward (embedding_bag(sparse=true)) scatter-adds
+  /// into grad and lists the rows it wrote here; a dense accumulation clears the flag.
+  bool grad_row_sparse = false;
+  std::vector<int64_t> grad_rows;
   std::shared_ptr<autograd::Node> grad_fn;
   std::weak_ptr<autograd::Node> grad_accumulator;  ///< leaves only
 };

@@ -43,5 +43,7 @@
   /* creation */                                                                               \
   X(empty) X(zeros) X(ones) X(full) X(scalar_tensor) X(empty_like) X(zeros_like) X(ones_like)  \
   X(full_like) X(arange) X(linspace) X(eye) X(rand) X(randn) X(randint) X(normal)              \
-  X(rand_like) X(randn_like) X(randperm) X(tensor) X(from_vector) X(from_blob)
+  X(rand_like) X(randn_like) X(randperm) X(tensor) X(from_vector) X(from_blob)                 \
+  /* recommendation (ops/recsys.h) */                                                          \
+  X(embedding_bag) X(fm_interaction)
 // clang-format on

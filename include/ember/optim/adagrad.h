@@ -17,6 +17,8 @@ struct AdagradOptions {
 
 /// torch.optim.Adagrad (1.13): at step t, with g = ±grad + weight_decay * p,
 ///   clr = lr / (1 + (t - 1) lr_decay);  sum += g²;  p -= clr g / (sqrt(sum) + eps).
+/// A row-sparse grad (Note [Row-sparse gradients]) takes torch's sparse path: only its rows
+/// update (sum += g², p -= clr g / (sqrt(sum) + eps)); weight_decay must then be 0.
 /// State: step, sum (created at a parameter's first update, filled with
 /// initial_accumulator_value; PyTorch creates it in the constructor, with the same values).
 class Adagrad final : public Optimizer {

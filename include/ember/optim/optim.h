@@ -8,3 +8,4 @@
 #include "ember/optim/optimizer.h"
 #include "ember/optim/rmsprop.h"
 #include "ember/optim/sgd.h"
+#include "ember/optim/sparse_adam.h"

@@ -118,11 +118,13 @@ class Optimizer {
 
   /// Calls f(param, grad, state) for each parameter of the group with a defined gradient (grad
   /// contiguous, same shape/dtype/device as param; state initialised), then bumps its version.
+  /// A row-sparse grad with no rows written since zero_grad counts as no gradient (as torch's
+  /// None; Note [Row-sparse gradients]); other row-sparse grads are read as dense buffers.
   template <class F>
   void for_each_param(ParamGroup& group, F&& f) {
     for (const Tensor& p : group.params) {
       Tensor grad = p.grad();
-      if (!grad.defined()) continue;
+      if (!grad.defined() || (p.grad_is_row_sparse() && p.grad_rows().empty())) continue;
       ParamState& s = prepare(p, grad, group);
       f(p, grad, s);
       p.storage()->bump_version();

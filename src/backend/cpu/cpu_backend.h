@@ -99,6 +99,25 @@ class CpuBackend final : public backend::Backend {
   void rms_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& rstd,
                          const Tensor& weight, const Tensor& grad_x,
                          const Tensor& grad_weight) override;
+
+  // ---- recommendation (cpu_recsys.cpp) ----
+  void embedding_bag_forward(const Tensor& weight, const Tensor& indices, const Tensor& offsets,
+                             const Tensor& psw, BagMode mode, int64_t padding_idx,
+                             const Tensor& out, const Tensor& argmax) override;
+  void embedding_bag_backward(const Tensor& grad_out, const Tensor& indices, const Tensor& offsets,
+                              const Tensor& psw, BagMode mode, int64_t padding_idx,
+                              const Tensor& argmax, const Tensor& grad_weight) override;
+  void embedding_bag_psw_backward(const Tensor& grad_out, const Tensor& weight,
+                                  const Tensor& indices, const Tensor& offsets, int64_t padding_idx,
+                                  const Tensor& grad_psw) override;
+  void fm_interaction_forward(const Tensor& v, const Tensor& out) override;
+  void fm_interaction_backward(const Tensor& v, const Tensor& g, const Tensor& grad_v) override;
+  void zero_rows(const Tensor& x, const Tensor& rows) override;
+  void sparse_adam_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
+                        const Tensor& rows, double lr, double beta1, double beta2, double eps,
+                        int64_t step, bool maximize) override;
+  void adagrad_rows_step(const Tensor& param, const Tensor& grad, const Tensor& sum,
+                         const Tensor& rows, double clr, double eps, bool maximize) override;
 };
 
 }  // namespace ember::cpu
