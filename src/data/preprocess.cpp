@@ -404,6 +404,7 @@ int64_t Preprocessor::num_classes() const {
 json::Value Preprocessor::to_json() const {
   check_fitted("to_json");
   if (image_mode_) return image_to_json();
+  if (is_fields()) return fields_to_json();
   if (is_text() || is_text_classes()) {
     json::Value o = json::Value::object();
     o["format"] = "ember.preprocessor";
@@ -457,6 +458,7 @@ json::Value Preprocessor::to_json() const {
 
 Preprocessor Preprocessor::from_json(const json::Value& v) {
   if (v.contains("image")) return image_from_json(v);
+  if (v.contains("fields")) return fields_from_json(v);
   if (v.contains("task") && v["task"].as_string() == "language_model")
     return for_text(v["vocab_size"].as_int(), v["block_size"].as_int());
   if (v.contains("task") && v["task"].as_string() == "text_classification") {

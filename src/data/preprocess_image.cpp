@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ember/core/error.h"
+#include "ember/data/fields.h"
 #include "ember/data/preprocess.h"
 
 namespace ember::data {
@@ -73,8 +74,9 @@ Preprocessor Preprocessor::for_text(int64_t vocab_size, int64_t block_size) {
 Preprocessor Preprocessor::for_text_classes(int64_t vocab_size, int64_t block_size,
                                             std::vector<std::string> class_names) {
   EMBER_CHECK(vocab_size >= 1 && block_size >= 1 && !class_names.empty(),
-              "Preprocessor::for_text_classes: vocab_size = ", vocab_size, " and block_size = ",
-              block_size, " must be >= 1, with at least one class (got ", class_names.size(), ")");
+              "Preprocessor::for_text_classes: vocab_size = ", vocab_size,
+              " and block_size = ", block_size, " must be >= 1, with at least one class (got ",
+              class_names.size(), ")");
   Preprocessor p(PreprocessOptions{}, {}, "class", Task::Classification);
   p.vocab_size_ = vocab_size;
   p.block_size_ = block_size;
@@ -86,6 +88,7 @@ Preprocessor Preprocessor::for_text_classes(int64_t vocab_size, int64_t block_si
 std::vector<int64_t> Preprocessor::input_shape() const {
   if (image_mode_) return {image_.channels, image_.height, image_.width};
   if (is_text() || is_text_classes()) return {block_size_};
+  if (is_fields()) return {2, fields_->num_slots()};
   return {num_features()};
 }
 

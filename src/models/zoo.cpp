@@ -4,6 +4,7 @@
 #include "ember/core/error.h"
 #include "ember/models/bert.h"
 #include "ember/models/bow.h"
+#include "ember/models/ctr.h"
 
 namespace ember::models {
 
@@ -51,6 +52,24 @@ std::shared_ptr<nn::Module> create_model(const train::ModelConfig& cfg,
         bert_config(cfg, vocab_size, out_features));
   }
   return build_model(cfg, input_shape, out_features);
+}
+
+std::shared_ptr<nn::Module> create_model(const train::ModelConfig& cfg,
+                                         const data::Preprocessor& pre, int64_t out_features) {
+  if (!pre.is_fields()) return create_model(cfg, pre.input_shape(), out_features, pre.vocab_size());
+  EMBER_CHECK_T(ConfigError, out_features == 1, "model.type = \"", cfg.type,
+                "\": a CTR model gives one logit per sample (training.loss = \"bce\"), not ",
+                out_features, " outputs");
+  const data::FieldEncoder& f = pre.fields();
+  return std::make_shared<CTRModel>(CTRConfig{.type = cfg.type,
+                                              .slots = f.slots(),
+                                              .num_ids = f.num_ids(),
+                                              .embed_dim = cfg.embed_dim,
+                                              .hidden = cfg.hidden,
+                                              .activation = cfg.activation,
+                                              .dropout = cfg.dropout,
+                                              .norm = cfg.norm,
+                                              .sparse = cfg.sparse});
 }
 
 }  // namespace ember::models

@@ -11,11 +11,16 @@
 
 namespace ember::train {
 
+// [[fields]] entries (config_fields.cpp).
+std::vector<data::FieldSpec> read_fields(std::vector<io::TomlTable>& tables);
+std::string fields_to_toml(const std::vector<data::FieldSpec>& fields);
+
 namespace fs = std::filesystem;
 using io::Range;
 using io::TomlTable;
 
-const std::vector<std::string> kOptimizerNames = {"sgd", "adam", "adamw", "rmsprop", "adagrad"};
+const std::vector<std::string> kOptimizerNames = {"sgd",     "adam",    "adamw",
+                                                  "rmsprop", "adagrad", "sparse_adam"};
 const std::vector<std::string> kScheduleNames = {
     "none", "step", "exponential", "cosine", "warmup_cosine", "onecycle", "plateau"};
 const std::vector<std::string> kActivationNames = {"relu",       "tanh", "sigmoid", "gelu",
@@ -35,6 +40,10 @@ bool is_image_format(const std::string& format) {
   return format == "fashion_mnist" || format == "mnist" || format == "image_folder";
 }
 
+bool is_ctr_format(const std::string& format) {
+  return format == "ctr";
+}
+
 bool is_text_format(const std::string& format) {
   return format == "text" || format == "text_classes";
 }
@@ -47,8 +56,9 @@ std::string join(const std::vector<std::string>& names) {
   return out;
 }
 
-const std::vector<std::string> kSections = {"data",     "preprocessing", "model",  "optimizer",
-                                            "schedule", "training",      "output", "augment"};
+const std::vector<std::string> kSections = {"data",      "preprocessing", "model",
+                                            "optimizer", "schedule",      "training",
+                                            "output",    "augment",       "fields"};
 
 void check_split(const TomlTable& t, const std::vector<double>& split) {
   if (split.size() != 3) t.fail("split", "expected 3 fractions: train, validation, test");
@@ -128,14 +138,38 @@ DataConfig read_text_data(TomlTable& t, DataConfig d, const std::string& config_
   return d;
 }
 
+// [data] of a CTR table: a CSV file, the target and its label threshold, a random split.
+DataConfig read_ctr_data(TomlTable& t, DataConfig d, const std::string& config_path) {
+  d.target = t.get_string("target", d.target);
+  d.label_threshold = t.get_double("label_threshold", d.label_threshold);
+  d.user = t.get_string("user", d.user);
+  d.item = t.get_string("item", d.item);
+  d.item_title = t.get_string("item_title", d.item_title);
+  d.delimiter = t.get_string("delimiter", d.delimiter);
+  d.split = t.get_doubles("split", {0.8, 0.1, 0.1}, Range::closed(0, 1));
+  d.seed = t.get_int("seed", d.seed, Range::at_least(0));
+  t.finish();
+  d.task = "classification";
+  d.stratify = false;
+  if (d.delimiter.size() > 1) t.fail("delimiter", "must be one character, or \"\" to detect it");
+  check_split(t, d.split);
+  if (d.path.empty()) t.fail("path", "missing; set data.path to a CSV file");
+  if (d.target.empty()) t.fail("target", "missing; name the column the label comes from");
+  if (!d.item_title.empty() && d.item.empty())
+    t.fail("item_title", "needs data.item (the item column it describes)");
+  d.path = resolve_data_path(t, d.path, config_path);
+  return d;
+}
+
 DataConfig read_data(TomlTable t, const std::string& config_path) {
   DataConfig d;
-  d.format =
-      t.get_string("format", d.format,
-                   {"csv", "fashion_mnist", "mnist", "image_folder", "text", "text_classes"});
+  d.format = t.get_string(
+      "format", d.format,
+      {"csv", "fashion_mnist", "mnist", "image_folder", "text", "text_classes", "ctr"});
   d.path = t.get_string("path", d.path);
   if (is_image_format(d.format)) return read_image_data(t, d, config_path);
   if (is_text_format(d.format)) return read_text_data(t, d, config_path);
+  if (is_ctr_format(d.format)) return read_ctr_data(t, d, config_path);
   d.target = t.get_string("target", d.target);
   d.features = t.get_strings("features", d.features);
   d.task = t.get_string("task", d.task, {"auto", "classification", "regression"});
@@ -202,9 +236,9 @@ LayerConfig read_layer(TomlTable t) {
 
 ModelConfig read_model(TomlTable t) {
   ModelConfig m;
-  m.type = t.get_string(
-      "type", m.type,
-      {"linear", "logistic", "mlp", "sequential", "resnet", "gpt", "bert", "bert_mlm", "bow"});
+  m.type = t.get_string("type", m.type,
+                        {"linear", "logistic", "mlp", "sequential", "resnet", "gpt", "bert",
+                         "bert_mlm", "bow", "fm", "deepfm", "wide_deep"});
   if (m.type == "bow") {
     m.block_size = t.get_int("block_size", m.block_size, Range::at_least(2));
     t.finish();
@@ -238,6 +272,15 @@ ModelConfig read_model(TomlTable t) {
     if (m.blocks.size() != m.channels.size())
       t.fail("blocks", "must have one entry per stage (as many as model.channels)");
     return m;
+  }
+  if (m.type == "fm" || m.type == "deepfm" || m.type == "wide_deep") {
+    m.embed_dim = t.get_int("embed_dim", m.embed_dim, Range::at_least(1));
+    m.sparse = t.get_bool("sparse", m.sparse);
+    if (m.type == "fm") {
+      t.finish();
+      return m;
+    }
+    m.hidden = {400, 400, 400};  // DeepFM's paper
   }
   m.hidden = t.get_ints("hidden", m.hidden, Range::at_least(1));
   m.activation = t.get_string("activation", m.activation, kActivationNames);
@@ -346,8 +389,9 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   TomlTable root = doc.root();
   std::vector<TomlTable> sections;
   for (const std::string& name : kSections)
-    if (name != "augment") sections.push_back(root.table(name));
+    if (name != "augment" && name != "fields") sections.push_back(root.table(name));
   std::vector<TomlTable> augment = root.tables("augment");
+  std::vector<TomlTable> fields = root.tables("fields");
   root.finish();  // unknown sections first: a misspelt [data] is reported as such
   EMBER_CHECK_T(ConfigError, root.contains("data"), path, ": missing section [data]");
 
@@ -368,10 +412,27 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
                 ": [[augment]] needs image data (data.format = fashion_mnist, mnist or "
                 "image_folder), got data.format = \"",
                 c.data.format, "\"");
-  // Which model types fit which data: gpt needs text, bert and bow need text_classes, and the
-  // others need tables or images.
-  const std::string& type = c.model.type;
+  // [[fields]] go with data.format = "ctr" (read first: a typo there is reported before the rest).
+  c.fields = read_fields(fields);
   const std::string& format = c.data.format;
+  if (is_ctr_format(format) && c.fields.empty())
+    EMBER_THROW(ConfigError, path,
+                ": data.format = \"ctr\" needs [[fields]] entries (one per "
+                "input field: name, type, ...)");
+  if (!is_ctr_format(format) && !fields.empty())
+    EMBER_THROW(ConfigError, fields[0].location("name"),
+                ": [[fields]] needs data.format = \"ctr\", got data.format = \"", format, "\"");
+  // Which model types fit which data: gpt needs text, bert and bow need text_classes, logistic,
+  // fm, deepfm and wide_deep fit ctr, and the others need tables or images.
+  const std::string& type = c.model.type;
+  const bool ctr_model = type == "fm" || type == "deepfm" || type == "wide_deep";
+  if (is_ctr_format(format) != (ctr_model || (type == "logistic" && is_ctr_format(format))))
+    EMBER_THROW(ConfigError, sections[2].location("type"), ": model.type = \"", type, "\" ",
+                is_ctr_format(format) ? "does not fit data.format = \"ctr\"; use logistic, fm, "
+                                        "deepfm or wide_deep"
+                                      : "needs data.format = \"ctr\" and [[fields]]",
+                " (data.format = \"", format, "\")");
+  if (is_ctr_format(format)) return c;
   const std::string wanted = type == "gpt" ? "text"
                              : type == "bert" || type == "bert_mlm" || type == "bow"
                                  ? "text_classes"
@@ -457,7 +518,14 @@ void write_model(Writer& w, const ModelConfig& m) {
     if (m.type != "gpt") w.key("init", m.init);
   } else if (m.type == "bow") {
     w.key("block_size", m.block_size);
+  } else if (m.type == "fm") {
+    w.key("embed_dim", m.embed_dim);
+    w.key("sparse", m.sparse);
   } else if (m.type != "sequential") {
+    if (m.type == "deepfm" || m.type == "wide_deep") {
+      w.key("embed_dim", m.embed_dim);
+      w.key("sparse", m.sparse);
+    }
     w.key("hidden", m.hidden);
     w.key("activation", m.activation);
     w.key("dropout", m.dropout);
@@ -500,6 +568,15 @@ std::string to_toml(const TrainConfig& c) {
     }
     w.key("tokenizer", c.data.tokenizer);
     if (c.data.tokenizer == "bpe") w.key("vocab_size", c.data.vocab_size);
+    w.key("seed", c.data.seed);
+  } else if (is_ctr_format(c.data.format)) {
+    w.key("target", c.data.target);
+    w.key("label_threshold", c.data.label_threshold);
+    w.key("user", c.data.user);
+    w.key("item", c.data.item);
+    w.key("item_title", c.data.item_title);
+    w.key("delimiter", c.data.delimiter);
+    w.key("split", c.data.split);
     w.key("seed", c.data.seed);
   } else if (c.data.format == "image_folder") {
     w.key("split", c.data.split);
@@ -577,7 +654,7 @@ std::string to_toml(const TrainConfig& c) {
   w.key("report", c.output.report);
   w.key("checkpoint_every", c.output.checkpoint_every);
   for (const AugmentConfig& a : c.augment) write_augment(w, a);
-  return std::move(w).str();
+  return std::move(w).str() + fields_to_toml(c.fields);
 }
 
 }  // namespace ember::train

@@ -109,6 +109,7 @@ data::SplitIndices split_table(const TrainConfig& cfg, const data::Table& table,
 PreparedData prepare_data(const TrainConfig& cfg) {
   if (is_image_format(cfg.data.format)) return prepare_image_data(cfg);
   if (is_text_format(cfg.data.format)) return prepare_text_data(cfg);
+  if (is_ctr_format(cfg.data.format)) return prepare_ctr_data(cfg);
   data::Table table = load_table(cfg.data);
   const data::Task task = resolve_task(cfg.data, table);
   const std::string target = target_column(cfg.data);
@@ -135,6 +136,11 @@ std::string resolve_loss(const TrainConfig& cfg, data::Task task, int64_t num_cl
                   ": training.loss = \"", loss, "\" does not fit a language model; use ",
                   "cross_entropy");
     return "cross_entropy";
+  }
+  if (is_ctr_format(cfg.data.format)) {  // one logit per sample
+    EMBER_CHECK_T(ConfigError, loss == "auto" || loss == "bce", cfg.source, ": training.loss = \"",
+                  loss, "\" does not fit a CTR model (one logit per sample); use bce");
+    return "bce";
   }
   const bool classification = task == data::Task::Classification;
   if (loss == "auto") return classification ? "cross_entropy" : "mse";

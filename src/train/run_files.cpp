@@ -430,8 +430,8 @@ LoadedRun load_run(const std::string& run_dir) {
               nullptr};
   if (r.pre.is_text() || r.pre.is_text_classes()) r.tokenizer = data::load_tokenizer(run_dir);
   r.model =
-      models::create_model(model_from_toml(run["model"].as_string(), run_json), r.pre.input_shape(),
-                           run["out_features"].as_int(), r.pre.vocab_size());
+      models::create_model(model_from_toml(run["model"].as_string(), run_json), r.pre,
+                           run["out_features"].as_int());
   const std::string ckpt = in_dir(run_dir, "checkpoints");
   r.checkpoint = has_checkpoint(ckpt, "best") ? "best" : "last";
   Checkpoint c = load_checkpoint(ckpt, r.checkpoint);

@@ -16,6 +16,7 @@
 #include "ember/train/factory.h"
 #include "ember/train/history.h"
 #include "ember/train/pipeline.h"
+#include "ember/train/recommend.h"
 #include "ember/train/run_files.h"
 
 namespace ember::train {
@@ -143,8 +144,7 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   PreparedData data = prepare_data(cfg);
   const std::string loss_name = resolve_loss(cfg, data.pre.task(), data.pre.num_classes());
   manual_seed(static_cast<uint64_t>(tc.seed));
-  auto model = models::create_model(cfg.model, data.pre.input_shape(),
-                                    output_size(loss_name, data.pre), data.pre.vocab_size());
+  auto model = models::create_model(cfg.model, data.pre, output_size(loss_name, data.pre));
   if (!cfg.model.init.empty() && !opts.resume) {  // fine-tuning: start from trained weights
     const auto loaded = init_from(*model, cfg.model.init);
     if (opts.progress != ProgressMode::Quiet)
@@ -339,8 +339,14 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
     model->load_state_dict(
         nn::StateDict(with_prefix(load_checkpoint(ckpt_dir, "best").tensors, "model.")));
   const SplitData& final_split = data.test.size() > 0 ? data.test : data.val;
-  result.final_metrics =
-      evaluate(*model, final_split, loss_name, data.pre, data.test.size() > 0 ? "test_" : "val_");
+  const std::string prefix = data.test.size() > 0 ? "test_" : "val_";
+  result.final_metrics = evaluate(*model, final_split, loss_name, data.pre, prefix);
+  if (data.pre.is_fields() && !cfg.data.user.empty() && !cfg.data.item.empty()) {
+    const Catalog catalog(data.table, cfg.data, time_column(cfg));
+    for (const auto& m : ranking_metrics(*model, data.pre.fields(), catalog, final_split.rows,
+                                         prefix, 10, 99, static_cast<uint64_t>(cfg.data.seed)))
+      result.final_metrics.push_back(m);
+  }
   write_run_outputs(opts.run_dir, cfg, data, loss_name, *model, st.history, result);
   return result;
 }

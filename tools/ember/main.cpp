@@ -9,6 +9,8 @@
 #include "ember/models/models.h"
 #include "generate_command.h"
 #include "image_commands.h"
+#include "prepare_command.h"
+#include "recommend_command.h"
 #include "text_commands.h"
 
 namespace fs = std::filesystem;
@@ -67,6 +69,7 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
   train::LoadedRun run = train::load_run(run_dir);
   train::SplitData split;
   std::string what;
+  train::Metrics ranking;  // CTR runs with users and items: HR@10, NDCG@10
   if (run.pre.is_text()) {
     EMBER_CHECK_T(
         ConfigError, data_path.empty(), "eval --data ", data_path,
@@ -86,6 +89,17 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
     const train::TrainConfig cfg = train::load_run_config(run_dir);
     split = train::prepare_image_data(cfg).test;
     what = "the test split of " + cfg.data.path;
+  } else if (run.pre.is_fields()) {
+    EMBER_CHECK_T(ConfigError, data_path.empty(), "eval --data ", data_path,
+                  ": CTR runs are evaluated on their data's test split; drop --data");
+    const train::TrainConfig cfg = train::load_run_config(run_dir);
+    const train::PreparedData d = train::prepare_ctr_data(cfg, &run.pre);
+    split = d.test;
+    what = "the test split of " + cfg.data.path;
+    if (!cfg.data.user.empty() && !cfg.data.item.empty())
+      ranking = train::ranking_metrics(
+          *run.model, run.pre.fields(), train::Catalog(d.table, cfg.data, train::time_column(cfg)),
+          d.test.rows, "", 10, 99, static_cast<uint64_t>(cfg.data.seed));
   } else if (!data_path.empty()) {
     data::CsvOptions csv;
     csv.categorical = run.pre.categorical_columns();
@@ -102,7 +116,8 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
     what = "the test split of " + t.source;
   }
   EMBER_CHECK_T(ConfigError, split.size() > 0, "eval: no rows to evaluate in ", what);
-  const train::Metrics m = train::evaluate(*run.model, split, run.loss, run.pre, "");
+  train::Metrics m = train::evaluate(*run.model, split, run.loss, run.pre, "");
+  m.insert(m.end(), ranking.begin(), ranking.end());
   if (as_json) {
     json::Value j = json::Value::object();
     j["run"] = run_dir;
@@ -208,8 +223,7 @@ int run_summary(const std::string& config, const std::vector<std::string>& overr
   const train::PreparedData d = train::prepare_data(cfg);
   const std::string loss = train::resolve_loss(cfg, d.pre.task(), d.pre.num_classes());
   manual_seed(static_cast<uint64_t>(cfg.training.seed));
-  auto model = models::create_model(cfg.model, d.pre.input_shape(), train::output_size(loss, d.pre),
-                                    d.pre.vocab_size());
+  auto model = models::create_model(cfg.model, d.pre, train::output_size(loss, d.pre));
   const train::ModelSummary s = train::summarize(
       *model, d.pre.input_shape(), batch_size > 0 ? batch_size : cfg.training.batch_size,
       cfg.optimizer.name, cfg.optimizer.momentum,
@@ -238,6 +252,8 @@ int main(int argc, char** argv) {
       "  ember predict runs/iris new_flowers.csv -o predictions.csv\n"
       "  ember train examples/fmnist_cnn.toml && ember predict runs/fmnist_cnn shoe.png\n"
       "  ember explain runs/fmnist_cnn --index 12\n"
+      "  ember train examples/movielens_deepfm.toml && ember recommend runs/movielens_deepfm "
+      "--user 15\n"
       "Exit codes: 0 ok, 1 failure while running, 2 bad usage, config or data.");
 
   TrainArgs ta;
@@ -358,6 +374,10 @@ int main(int argc, char** argv) {
   cli::add_tokenizer_command(app, tka);
   cli::ExportArgs xa;
   cli::add_export_command(app, xa);
+  cli::RecommendArgs ra;
+  cli::add_recommend_command(app, ra);
+  cli::PrepareArgs pa;
+  cli::add_prepare_command(app, pa);
 
   if (argc > 1 && argv[1][0] != '-') {
     const std::string first = argv[1];
@@ -366,7 +386,8 @@ int main(int argc, char** argv) {
     if (!known) {
       std::fprintf(stderr,
                    "ember: unknown command '%s'; commands: train, eval, predict, explain, "
-                   "generate, inspect, summary, tokenizer, export (see ember --help)\n",
+                   "generate, recommend, inspect, summary, prepare, tokenizer, export (see ember "
+                   "--help)\n",
                    first.c_str());
       return kBadInput;
     }
@@ -395,6 +416,8 @@ int main(int argc, char** argv) {
     if (command == "summary") return run_summary(config, overrides, batch_size, as_json);
     if (command == "tokenizer") return cli::run_tokenizer(app, tka);
     if (command == "export") return cli::run_export(xa);
+    if (command == "recommend") return cli::recommend(ra);
+    if (command == "prepare") return cli::prepare(pa);
   } catch (const train::RunError& e) {
     std::fprintf(stderr, "ember %s: %s\n", command.c_str(), e.message().c_str());
     return kRunFailure;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "ember/data/csv.h"
+#include "ember/data/fields.h"
 #include "ember/data/idx.h"
 #include "ember/data/image.h"
 #include "ember/data/image_folder.h"

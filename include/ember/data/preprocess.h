@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,8 @@
 #include "ember/io/json.h"
 
 namespace ember::data {
+
+class FieldEncoder;
 
 /// What the Preprocessor does. Invalid strings are a ConfigError listing the allowed values.
 struct PreprocessOptions {
@@ -81,11 +84,17 @@ class Preprocessor {
   static Preprocessor for_text_classes(int64_t vocab_size, int64_t block_size,
                                        std::vector<std::string> class_names);
   bool is_text_classes() const { return vocab_size_ > 0 && task_ == Task::Classification; }
+  /// A click-through-rate model's preprocessor: the fitted fields (x (N, 2, S): ids and values,
+  /// see FieldEncoder) and a binary label, classes "0" and "1".
+  static Preprocessor for_fields(std::shared_ptr<const FieldEncoder> fields);
+  bool is_fields() const { return fields_ != nullptr; }
+  /// The fitted fields; ValueError unless is_fields().
+  const FieldEncoder& fields() const;
   /// Text and text classes: the model's vocabulary size; 0 otherwise.
   int64_t vocab_size() const { return vocab_size_; }
   const ImageSpec& image() const { return image_; }
   /// Per-sample model input shape: (C, H, W) for images, (F) for tables, (block_size) for text
-  /// and text classes.
+  /// and text classes, (2, S) for fields.
   std::vector<int64_t> input_shape() const;
 
   /// Fits on the training table. Unknown columns: the ConfigError of Table::column. Regression
@@ -160,8 +169,11 @@ class Preprocessor {
   double target_mean_ = 0, target_std_ = 1;
   bool image_mode_ = false;
   ImageSpec image_;
-  int64_t vocab_size_ = 0, block_size_ = 0;  // text
+  int64_t vocab_size_ = 0, block_size_ = 0;     // text
+  std::shared_ptr<const FieldEncoder> fields_;  // ctr
   json::Value image_to_json() const;
+  json::Value fields_to_json() const;
+  static Preprocessor fields_from_json(const json::Value& value);
   static Preprocessor image_from_json(const json::Value& value);
   void check_image(const char* what, bool want) const;
   void check_image_shape(const Tensor& images) const;

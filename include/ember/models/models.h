@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "ember/data/preprocess.h"
 #include "ember/models/bert.h"
 #include "ember/models/gpt.h"
 #include "ember/models/vision.h"
@@ -28,5 +29,9 @@ BertConfig bert_config(const train::ModelConfig& cfg, int64_t vocab_size, int64_
 std::shared_ptr<nn::Module> create_model(const train::ModelConfig& cfg,
                                          const std::vector<int64_t>& input_shape,
                                          int64_t out_features, int64_t vocab_size = 0);
+/// The model of cfg for data prepared by pre (its input shape, vocabulary or fields):
+/// the above, or a models::CTRModel (logistic, fm, deepfm, wide_deep) for CTR fields.
+std::shared_ptr<nn::Module> create_model(const train::ModelConfig& cfg,
+                                         const data::Preprocessor& pre, int64_t out_features);
 
 }  // namespace ember::models

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "ember/data/fields.h"
+
 namespace ember::train {
 
 /// [data]: where the examples come from and how they are split.
@@ -43,6 +45,10 @@ struct DataConfig {
   /// auto | classification | regression. auto: a categorical target, or an integer target with
   /// <= 20 distinct values, is a classification.
   std::string task = "auto";
+  double label_threshold = 0.5;  ///< ctr: label = 1 when target >= label_threshold
+  /// ctr: the user and item columns (e.g. userId, movieId) for `ember recommend` and the ranking
+  /// metrics (HR@10, NDCG@10); "" = none. item_title: a column shown next to the item ("" = none).
+  std::string user, item, item_title;
   std::string delimiter = "";  ///< "" detects it; otherwise one character
   std::vector<double> split = {0.7, 0.15,
                                0.15};  ///< train, validation, test; each in [0, 1], sum 1
@@ -111,6 +117,10 @@ struct ModelConfig {
   int64_t n_layer = 4, n_head = 4, n_embd = 256;
   int64_t block_size = 128;  ///< gpt: context length and training windows; bert: most tokens
   bool bias = true;          ///< biases in Linear and LayerNorm layers
+  // ctr models (logistic, fm, deepfm, wide_deep on data.format = "ctr"; see models::CTRModel),
+  // which also use hidden, activation, dropout and norm for their DNN:
+  int64_t embed_dim = 10;  ///< fm, deepfm, wide_deep: embedding size k
+  bool sparse = false;     ///< row-sparse gradients for the embedding tables
   /// bert, bert_mlm: start from these weights, every tensor whose name and shape match (the
   /// encoder of a bert_mlm run for fine-tuning, or a Hugging Face BERT directory); "": random.
   std::string init;
@@ -137,11 +147,11 @@ struct AugmentConfig {
 
 /// [optimizer] (see train::make_optimizer for which fields each optimizer uses).
 struct OptimizerConfig {
-  std::string name = "adam";                 ///< sgd | adam | adamw | rmsprop | adagrad
-  double lr = 1e-3;                          ///< > 0
-  double weight_decay = 0;                   ///< >= 0 (decoupled for adamw, L2 otherwise)
-  double momentum = 0;                       ///< sgd, rmsprop; >= 0
-  bool nesterov = false;                     ///< sgd; needs momentum > 0
+  std::string name = "adam";  ///< sgd | adam | adamw | rmsprop | adagrad | sparse_adam
+  double lr = 1e-3;           ///< > 0
+  double weight_decay = 0;    ///< >= 0 (decoupled for adamw, L2 otherwise)
+  double momentum = 0;        ///< sgd, rmsprop; >= 0
+  bool nesterov = false;      ///< sgd; needs momentum > 0
   std::vector<double> betas = {0.9, 0.999};  ///< adam, adamw; two values in [0, 1)
   double eps = 1e-8;                         ///< adam, adamw, rmsprop, adagrad; > 0
   double alpha = 0.99;                       ///< rmsprop smoothing; in [0, 1]
@@ -202,19 +212,23 @@ struct TrainConfig {
   ScheduleConfig schedule;
   TrainingConfig training;
   OutputConfig output;
-  std::vector<AugmentConfig> augment;  ///< [[augment]] entries, in order
-  std::string source;                  ///< the config file's path
+  std::vector<AugmentConfig> augment;   ///< [[augment]] entries, in order
+  std::vector<data::FieldSpec> fields;  ///< [[fields]] entries of data.format = "ctr", in order
+  std::string source;                   ///< the config file's path
   bool operator==(const TrainConfig&) const = default;
 };
 
 /// True for the image formats (fashion_mnist, mnist, image_folder).
 bool is_image_format(const std::string& format);
+/// True for data.format = "ctr" (sparse fields for click-through-rate models).
+bool is_ctr_format(const std::string& format);
 /// True for data.format = "text" (language modelling).
 bool is_text_format(const std::string& format);
 
 /// The names each choice accepts, in the order shown in error messages.
-extern const std::vector<std::string> kOptimizerNames;  ///< sgd, adam, adamw, rmsprop, adagrad
-extern const std::vector<std::string> kScheduleNames;   ///< none, step, ..., plateau
+extern const std::vector<std::string>
+    kOptimizerNames;  ///< sgd, adam, adamw, rmsprop, adagrad, sparse_adam
+extern const std::vector<std::string> kScheduleNames;  ///< none, step, ..., plateau
 extern const std::vector<std::string> kActivationNames;
 extern const std::vector<std::string> kLayerNames;    ///< conv2d, linear, ... and activations
 extern const std::vector<std::string> kAugmentNames;  ///< rotation, translation, ...

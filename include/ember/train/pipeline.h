@@ -75,6 +75,12 @@ PreparedData prepare_text_data(const TrainConfig& cfg,
 /// model's.
 PreparedData prepare_text_classes_data(const TrainConfig& cfg,
                                        std::shared_ptr<const data::Tokenizer> tokenizer = nullptr);
+/// CTR data (data.format = "ctr"): the CSV table without its unlabelled rows, a seeded random
+/// split, and a data::FieldEncoder of cfg.fields fitted on the training rows (Preprocessor::
+/// for_fields). x (N, 2, S) float32: the ids and values of the fields' slots; y (N) int64: 1 when
+/// the target is >= data.label_threshold, else 0. With `fitted` (a trained run's preprocessor)
+/// its fields encode the rows instead of fitting new ones.
+PreparedData prepare_ctr_data(const TrainConfig& cfg, const data::Preprocessor* fitted = nullptr);
 /// The [[augment]] list as one transform on normalized samples: it maps a sample back to [0, 1]
 /// pixels, applies the augmentations in order (so fill values are pixel intensities), and
 /// normalizes again. Null when the list is empty.

@@ -9,6 +9,7 @@
 #include "ember/train/pipeline.h"
 #include "ember/train/plot.h"
 #include "ember/train/progress.h"
+#include "ember/train/recommend.h"
 #include "ember/train/report.h"
 #include "ember/train/run_files.h"
 #include "ember/train/summary.h"

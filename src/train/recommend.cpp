@@ -1,0 +1,215 @@
+// Catalog of items, top-k recommendation and leave-last-out HR@k / NDCG@k for CTR models.
+#include "ember/train/recommend.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <numeric>
+
+#include "ember/autograd/grad_mode.h"
+#include "ember/core/error.h"
+#include "ember/core/generator.h"
+#include "ember/ops/elementwise.h"
+
+namespace ember::train {
+
+namespace {
+
+int64_t column_index(const data::Table& t, const std::string& name, const char* key) {
+  for (int64_t j = 0; j < t.cols(); ++j)
+    if (t.columns[static_cast<size_t>(j)].name == name) return j;
+  t.column(name);  // the Table's ConfigError listing the columns
+  EMBER_THROW(ConfigError, key, " = \"", name, "\": no such column");
+}
+
+bool same(double a, double b) {
+  return a == b || (std::isnan(a) && std::isnan(b));
+}
+
+// Model scores (probabilities) of encoded rows, without autograd.
+std::vector<double> scores(nn::Module& model, const data::FieldEncoder& enc,
+                           const data::Table& rows) {
+  std::vector<int64_t> all(static_cast<size_t>(rows.rows()));
+  std::iota(all.begin(), all.end(), 0);
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  const Tensor p = sigmoid(model(enc.transform_features(rows, all))).reshape({-1});
+  if (was_training) model.train();
+  return p.to(kFloat64).contiguous().to_vector<double>();
+}
+
+}  // namespace
+
+std::string cell_text(const data::Table& table, int64_t column, int64_t row) {
+  const data::Column& c = table.columns[static_cast<size_t>(column)];
+  const double v = c.values[static_cast<size_t>(row)];
+  if (std::isnan(v)) return "";
+  if (c.type == data::ColumnType::Categorical) return c.categories[static_cast<size_t>(v)];
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string time_column(const TrainConfig& cfg) {
+  for (const data::FieldSpec& f : cfg.fields)
+    if (f.type == "timestamp") return f.column.empty() ? f.name : f.column;
+  return "";
+}
+
+Catalog::Catalog(const data::Table& table, const DataConfig& dc, const std::string& time_column)
+    : table_(table) {
+  EMBER_CHECK_T(ConfigError, !dc.item.empty() && !dc.user.empty(),
+                "recommendation needs data.user and data.item (the user and item columns) in the "
+                "run's config");
+  const int64_t item_col = column_index(table, dc.item, "data.item");
+  const int64_t user_col = column_index(table, dc.user, "data.user");
+  target_col_ = column_index(table, dc.target, "data.target");
+  threshold_ = dc.label_threshold;
+  if (!dc.item_title.empty()) title_col_ = column_index(table, dc.item_title, "data.item_title");
+  if (!time_column.empty()) time_col_ = column_index(table, time_column, "timestamp field");
+  std::unordered_map<std::string, int64_t> item_index;
+  item_of_row_.resize(static_cast<size_t>(table.rows()));
+  for (int64_t r = 0; r < table.rows(); ++r) {
+    const std::string key = cell_text(table, item_col, r);
+    auto [it, added] = item_index.emplace(key, static_cast<int64_t>(item_rows_.size()));
+    if (added) {
+      item_rows_.push_back(r);
+      keys_.push_back(key);
+    }
+    item_of_row_[static_cast<size_t>(r)] = it->second;
+    user_of_row_.push_back(cell_text(table, user_col, r));
+    user_rows_[user_of_row_.back()].push_back(r);
+  }
+  // Item columns: the same value in every row of an item.
+  for (int64_t j = 0; j < table.cols(); ++j) {
+    const std::vector<double>& v = table.columns[static_cast<size_t>(j)].values;
+    bool per_item = true;
+    for (int64_t r = 0; r < table.rows() && per_item; ++r)
+      per_item = same(v[static_cast<size_t>(r)],
+                      v[static_cast<size_t>(
+                          item_rows_[static_cast<size_t>(item_of_row_[static_cast<size_t>(r)])])]);
+    if (per_item) {
+      item_cols_.push_back(static_cast<size_t>(j));
+      item_columns_.push_back(table.columns[static_cast<size_t>(j)].name);
+    }
+  }
+}
+
+std::string Catalog::title(int64_t item) const {
+  return title_col_ < 0 ? "" : cell_text(table_, title_col_, item_rows_[static_cast<size_t>(item)]);
+}
+
+const std::vector<int64_t>& Catalog::user_rows(const std::string& user) const {
+  static const std::vector<int64_t> kNone;
+  const auto it = user_rows_.find(user);
+  return it == user_rows_.end() ? kNone : it->second;
+}
+
+std::vector<int64_t> Catalog::items_of(const std::vector<int64_t>& rows) const {
+  std::vector<int64_t> out;
+  for (int64_t r : rows) out.push_back(item_of_row_[static_cast<size_t>(r)]);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+data::Table Catalog::candidates(int64_t context_row, const std::vector<int64_t>& items) const {
+  data::Table t = table_.select_rows(std::vector<int64_t>(items.size(), context_row));
+  for (size_t i = 0; i < items.size(); ++i) {
+    const auto src = static_cast<size_t>(item_rows_[static_cast<size_t>(items[i])]);
+    for (size_t j : item_cols_) t.columns[j].values[i] = table_.columns[j].values[src];
+  }
+  return t;
+}
+
+double Catalog::time_of(int64_t row) const {
+  return time_col_ < 0
+             ? static_cast<double>(row)
+             : table_.columns[static_cast<size_t>(time_col_)].values[static_cast<size_t>(row)];
+}
+
+bool Catalog::positive(int64_t row) const {
+  return table_.columns[static_cast<size_t>(target_col_)].values[static_cast<size_t>(row)] >=
+         threshold_;
+}
+
+std::vector<Recommendation> recommend(nn::Module& model, const data::FieldEncoder& encoder,
+                                      const Catalog& catalog, const std::string& user, int64_t k) {
+  const std::vector<int64_t>& rows = catalog.user_rows(user);
+  EMBER_CHECK_T(ConfigError, !rows.empty(), "recommend --user ", user,
+                ": no rows of this user in the run's data (data.user column)");
+  const int64_t context = *std::max_element(rows.begin(), rows.end(), [&](int64_t a, int64_t b) {
+    return catalog.time_of(a) < catalog.time_of(b);
+  });
+  const std::vector<int64_t> seen = catalog.items_of(rows);
+  std::vector<int64_t> unseen;
+  for (int64_t i = 0; i < catalog.size(); ++i)
+    if (!std::binary_search(seen.begin(), seen.end(), i)) unseen.push_back(i);
+  if (unseen.empty()) return {};
+  const std::vector<double> s = scores(model, encoder, catalog.candidates(context, unseen));
+  std::vector<size_t> order(unseen.size());
+  std::iota(order.begin(), order.end(), 0);
+  const size_t n = std::min(order.size(), static_cast<size_t>(std::max<int64_t>(k, 0)));
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
+                    [&](size_t a, size_t b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  std::vector<Recommendation> out;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t item = unseen[order[i]];
+    out.push_back({catalog.key(item), catalog.title(item), s[order[i]]});
+  }
+  return out;
+}
+
+Metrics ranking_metrics(nn::Module& model, const data::FieldEncoder& encoder,
+                        const Catalog& catalog, const std::vector<int64_t>& split_rows,
+                        const std::string& prefix, int64_t k, int64_t negatives, uint64_t seed) {
+  // The latest positive row of every user in the split.
+  std::unordered_map<std::string, int64_t> held_out;
+  std::vector<std::string> users;  // in order of first appearance: deterministic
+  for (int64_t r : split_rows) {
+    if (!catalog.positive(r)) continue;
+    const std::string u = catalog.user_of(r);
+    auto [it, added] = held_out.emplace(u, r);
+    if (added)
+      users.push_back(u);
+    else if (catalog.time_of(r) > catalog.time_of(it->second))
+      it->second = r;
+  }
+  Generator gen(seed);
+  double hits = 0, ndcg = 0;
+  int64_t ranked = 0;
+  for (const std::string& u : users) {
+    const int64_t row = held_out[u];
+    const std::vector<int64_t> seen = catalog.items_of(catalog.user_rows(u));
+    std::vector<int64_t> pool;
+    for (int64_t i = 0; i < catalog.size(); ++i)
+      if (!std::binary_search(seen.begin(), seen.end(), i)) pool.push_back(i);
+    const int64_t m = std::min(negatives, static_cast<int64_t>(pool.size()));
+    if (m == 0) continue;
+    // Partial Fisher-Yates: the first m entries become a uniform sample.
+    for (int64_t i = 0; i < m; ++i) {
+      const auto j =
+          i + static_cast<int64_t>(gen.next_double() *
+                                   static_cast<double>(pool.size() - static_cast<size_t>(i)));
+      std::swap(pool[static_cast<size_t>(i)], pool[static_cast<size_t>(j)]);
+    }
+    std::vector<int64_t> items = {catalog.item_of(row)};
+    items.insert(items.end(), pool.begin(), pool.begin() + m);
+    const std::vector<double> s = scores(model, encoder, catalog.candidates(row, items));
+    int64_t rank = 0;
+    for (size_t i = 1; i < s.size(); ++i) rank += s[i] > s[0];
+    ++ranked;
+    if (rank < k) {
+      hits += 1;
+      ndcg += 1 / std::log2(static_cast<double>(rank) + 2);
+    }
+  }
+  const double n = ranked > 0 ? static_cast<double>(ranked) : 1;
+  const std::string at = "@" + std::to_string(k);
+  return {{prefix + "hr" + at, hits / n},
+          {prefix + "ndcg" + at, ndcg / n},
+          {prefix + "ranked_users", static_cast<double>(ranked)}};
+}
+
+}  // namespace ember::train
