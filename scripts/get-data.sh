@@ -235,16 +235,18 @@ get_gpt2_bpe() {
 
 # ---- r-cran-janeaustenr: Jane Austen's six novels as UTF-8 text, one file per novel ----
 
-# Installs R and the package when they are missing (as root; they are small, unlike sklearn).
-austen_r() {
-  if ! Rscript -e 'library(janeaustenr)' >/dev/null 2>&1; then
-    [[ $(id -u) -eq 0 ]] || die "austen: needs Rscript with janeaustenr; as root run \
-apt-get install --no-install-recommends r-base-core r-cran-janeaustenr"
+# r_package DATASET PACKAGE: installs R and the R package PACKAGE (Debian's r-cran-PACKAGE) when
+# they are missing (as root; they are small, unlike sklearn).
+r_package() {
+  local what=$1 pkg=$2
+  if ! Rscript -e "library($pkg)" >/dev/null 2>&1; then
+    [[ $(id -u) -eq 0 ]] || die "$what: needs Rscript with $pkg; as root run \
+apt-get install --no-install-recommends r-base-core r-cran-$pkg"
     export DEBIAN_FRONTEND=noninteractive
-    { apt-get install -y -qq --no-install-recommends r-base-core r-cran-janeaustenr ||
+    { apt-get install -y -qq --no-install-recommends r-base-core "r-cran-$pkg" ||
       { apt-get update -qq && apt-get install -y -qq --no-install-recommends r-base-core \
-        r-cran-janeaustenr; }; } >"$cache/apt-r.log" 2>&1 ||
-      die "apt-get install r-cran-janeaustenr failed (see $cache/apt-r.log)"
+        "r-cran-$pkg"; }; } >"$cache/apt-$pkg.log" 2>&1 ||
+      die "apt-get install r-cran-$pkg failed (see $cache/apt-$pkg.log)"
   fi
 }
 
@@ -253,7 +255,7 @@ apt-get install --no-install-recommends r-base-core r-cran-janeaustenr"
 get_austen() {
   local out=$data/austen
   if [[ ! -s $out/persuasion.txt ]]; then
-    austen_r
+    r_package austen janeaustenr
     rm -rf "$out.tmp"
     mkdir -p "$out.tmp"
     OUT="$out.tmp" Rscript -e '
@@ -277,15 +279,7 @@ get_austen() {
 # (100,004 rows; columns movieId, title, year, genres, userId, rating, timestamp; year may be NA).
 get_movielens() {
   [[ -s $data/movielens.csv ]] && { report movielens.csv; return; }
-  if ! Rscript -e 'library(dslabs)' >/dev/null 2>&1; then
-    [[ $(id -u) -eq 0 ]] || die "movielens: needs Rscript with dslabs; as root run \
-apt-get install --no-install-recommends r-base-core r-cran-dslabs"
-    export DEBIAN_FRONTEND=noninteractive
-    { apt-get install -y -qq --no-install-recommends r-base-core r-cran-dslabs ||
-      { apt-get update -qq && apt-get install -y -qq --no-install-recommends r-base-core \
-        r-cran-dslabs; }; } >"$cache/apt-dslabs.log" 2>&1 ||
-      die "apt-get install r-cran-dslabs failed (see $cache/apt-dslabs.log)"
-  fi
+  r_package movielens dslabs
   OUT="$data/movielens.csv.tmp" Rscript -e '
     library(dslabs); data(movielens)
     write.csv(movielens, Sys.getenv("OUT"), row.names = FALSE, fileEncoding = "UTF-8")' \

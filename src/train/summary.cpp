@@ -68,9 +68,10 @@ int64_t layer_flops(nn::Module& m, int64_t out_elems) {
   return 0;
 }
 
-// A token model (GPT, BERT, bag of words) as one row: its Linear layers applied at each of the
-// sample's `tokens` positions, 2 FLOPs a weight, and their outputs as the activations kept for
-// the backward pass. Attention's T x T products and the elementwise work are left out, so both
+// A composite model as one row (GPT, BERT and the bag of words on token ids; the CTR models on
+// fields): its Linear layers applied at each of the sample's `tokens` positions (1 for the CTR
+// models), 2 FLOPs a weight, and their outputs as the activations kept for the backward pass.
+// Attention's T x T products, embedding lookups and the elementwise work are left out, so both
 // are lower bounds (the Linear layers dominate at these sizes).
 struct TokenModelCost {
   int64_t flops = 0, activations = 0;  // per sample: FLOPs, elements
@@ -149,8 +150,11 @@ ModelSummary summarize(nn::Module& model, const std::vector<int64_t>& input_shap
       const int64_t elems = x.dim() > 0 ? x.numel() / x.size(0) : x.numel();
       row.params = m->num_parameters();
       row.trainable = m->num_parameters(true);
-      const bool token_model = input_dtype == kInt64 && leaves.size() == 1;
-      const TokenModelCost cost = token_model ? token_model_cost(*m, x_tokens) : TokenModelCost{};
+      const bool token_model =
+          leaves.size() == 1 && (input_dtype == kInt64 || layer_flops(*m, elems) == 0);
+      const TokenModelCost cost =
+          token_model ? token_model_cost(*m, input_dtype == kInt64 ? x_tokens : 1)
+                      : TokenModelCost{};
       row.flops = token_model ? cost.flops : layer_flops(*m, elems);
       s.flops_per_sample += row.flops;
       s.activation_bytes += (token_model ? cost.activations : elems) * batch_size *

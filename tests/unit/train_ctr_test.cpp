@@ -229,3 +229,30 @@ TEST(CtrTrain, FmLearnsInteractionsAndRecommends) {
       [&] { train::recommend(*run.model, run.pre.fields(), catalog, "999", 5); },
       {"--user 999", "no rows"});
 }
+
+// Bad input: a field on a column the CSV lacks names the columns; empty ids and ids never seen in
+// training go to the field's OOV id; rows without a target are left out.
+TEST(CtrTrain, BadInputIsNamedOrHandled) {
+  const fs::path dir = ctr_config("bad", "type = \"fm\"\nembed_dim = 4\n");
+  const std::string path = (dir / "cfg.toml").string();
+  const train::TrainConfig cfg = train::load_train_config(path);
+  train::TrainConfig typo = cfg;
+  typo.fields[0].name = "userid";
+  expect_error<ConfigError>([&] { train::prepare_ctr_data(typo); },
+                            {"no column 'userid'", "userId", "movieId"});
+
+  // Two rows more: one with an empty userId, one without a rating.
+  std::string csv = ratings_csv();
+  csv += ",101,\"Movie 1, the\",Action,5,1000001\n";
+  csv += "3,102,\"Movie 2, the\",Comedy|Drama,,1000002\n";
+  write(dir / "ratings.csv", csv);
+  const train::PreparedData d = train::prepare_ctr_data(cfg);
+  EXPECT_EQ(d.table.rows(), 40 * 18 + 1);  // the row without a rating is left out
+  const data::FieldEncoder& enc = d.pre.fields();
+  const data::FieldSlot& user = enc.slots()[0];
+  const int64_t last = d.table.rows() - 1;  // the row with the empty userId
+  const Tensor x = enc.transform_features(d.table, {last});
+  EXPECT_EQ(x[0][0][user.first_slot].item(), static_cast<double>(user.id_begin));  // OOV id
+  EXPECT_EQ(enc.id_of("userId", "999"), user.id_begin);
+  EXPECT_NE(enc.id_of("userId", "4"), user.id_begin);
+}
