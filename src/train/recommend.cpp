@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/error.h"
 #include "ember/core/generator.h"
+#include "ember/models/ctr.h"
 #include "ember/ops/elementwise.h"
 
 namespace ember::train {
@@ -210,6 +212,44 @@ Metrics ranking_metrics(nn::Module& model, const data::FieldEncoder& encoder,
   return {{prefix + "hr" + at, hits / n},
           {prefix + "ndcg" + at, ndcg / n},
           {prefix + "ranked_users", static_cast<double>(ranked)}};
+}
+
+ReportTable first_order_table(nn::Module& model, const data::FieldEncoder& encoder, int64_t k) {
+  ReportTable t{
+      "First-order weights: each field's values that push most towards a positive "
+      "label (largest weight) and towards a negative one (smallest)",
+      {"field", "towards positive", "towards negative"},
+      {}};
+  auto* ctr = dynamic_cast<models::CTRModel*>(&model);
+  if (ctr == nullptr) return t;
+  const std::vector<double> w =
+      ctr->linear->weight.detach().to(kFloat64).contiguous().to_vector<double>();
+  const auto join = [&](std::vector<int64_t> ids) {
+    std::string s;
+    for (int64_t id : ids) {
+      char v[32];
+      std::snprintf(v, sizeof v, " (%+.2f)", w[static_cast<size_t>(id)]);
+      s += (s.empty() ? "" : ", ") + encoder.describe(id) + v;
+    }
+    return s;
+  };
+  for (const data::FieldSlot& f : encoder.slots()) {
+    std::vector<int64_t> ids(static_cast<size_t>(f.id_end - f.id_begin));
+    std::iota(ids.begin(), ids.end(), f.id_begin);
+    const auto n = std::min<size_t>(static_cast<size_t>(k), ids.size());
+    const auto by = [&](bool up) {
+      std::vector<int64_t> v = ids;
+      std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n), v.end(),
+                        [&](int64_t a, int64_t b) {
+                          const double x = w[static_cast<size_t>(a)], y = w[static_cast<size_t>(b)];
+                          return up ? x > y : x < y;
+                        });
+      v.resize(n);
+      return v;
+    };
+    t.rows.push_back({f.name, join(by(true)), join(by(false))});
+  }
+  return t;
 }
 
 }  // namespace ember::train

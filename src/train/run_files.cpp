@@ -24,6 +24,7 @@
 #include "ember/train/explain_text.h"
 #include "ember/train/figures.h"
 #include "ember/train/plot.h"
+#include "ember/train/recommend.h"
 #include "ember/train/report.h"
 #include "ember/train/trainer.h"
 
@@ -279,6 +280,7 @@ std::vector<std::pair<std::string, std::string>> write_plots(
                        in_dir(dir, "confusion.png"));
     tables.push_back(per_class_table(d.pre.class_names(), truth, pred, split_name));
     if (d.pre.is_text_classes()) explain_passage(dir, d, model, split, split_name, plots, tables);
+    if (d.pre.is_fields()) tables.push_back(first_order_table(model, d.pre.fields()));
     if (d.pre.is_image()) {
       write_prediction_grid(in_dir(dir, "predictions.png"), d, split, truth, pred);
       plots.emplace_back(
@@ -429,9 +431,8 @@ LoadedRun load_run(const std::string& run_dir) {
               0,
               nullptr};
   if (r.pre.is_text() || r.pre.is_text_classes()) r.tokenizer = data::load_tokenizer(run_dir);
-  r.model =
-      models::create_model(model_from_toml(run["model"].as_string(), run_json), r.pre,
-                           run["out_features"].as_int());
+  r.model = models::create_model(model_from_toml(run["model"].as_string(), run_json), r.pre,
+                                 run["out_features"].as_int());
   const std::string ckpt = in_dir(run_dir, "checkpoints");
   r.checkpoint = has_checkpoint(ckpt, "best") ? "best" : "last";
   Checkpoint c = load_checkpoint(ckpt, r.checkpoint);

@@ -225,6 +225,11 @@ TEST(CtrTrain, FmLearnsInteractionsAndRecommends) {
     EXPECT_EQ(rec.title, "Movie " + std::to_string(std::stoi(rec.item) - 100) + ", the");
     EXPECT_EQ((std::stoi(rec.item) - 100) % 3, 4 % 3) << "an item of user 4's taste";
   }
+  // The report's first-order table: one row per field, values named by the encoder.
+  const train::ReportTable t = train::first_order_table(*run.model, run.pre.fields(), 2);
+  ASSERT_EQ(t.rows.size(), 3u);
+  EXPECT_EQ(t.rows[2][0], "genres");
+  EXPECT_NE(t.rows[2][1].find("genres="), std::string::npos) << t.rows[2][1];
   expect_error<ConfigError>(
       [&] { train::recommend(*run.model, run.pre.fields(), catalog, "999", 5); },
       {"--user 999", "no rows"});

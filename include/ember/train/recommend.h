@@ -12,6 +12,7 @@
 #include "ember/nn/module.h"
 #include "ember/train/config.h"
 #include "ember/train/metrics.h"
+#include "ember/train/report.h"
 
 namespace ember::train {
 
@@ -89,5 +90,11 @@ Metrics ranking_metrics(nn::Module& model, const data::FieldEncoder& encoder,
                         const Catalog& catalog, const std::vector<int64_t>& split_rows,
                         const std::string& prefix, int64_t k = 10, int64_t negatives = 99,
                         uint64_t seed = 0);
+
+/// For the report: each field's k values with the largest and the smallest first-order weight of
+/// a CTR model (models::CTRModel's linear.weight), named by the encoder ("genres=Documentary").
+/// The first-order term is the model's additive part, so these are what move a prediction most
+/// on their own. Empty for other models.
+ReportTable first_order_table(nn::Module& model, const data::FieldEncoder& encoder, int64_t k = 4);
 
 }  // namespace ember::train
