@@ -1,14 +1,18 @@
 // Preprocessor: fit statistics on the training rows; fill, clip, normalize and encode any table.
 #include "ember/data/preprocess.h"
 
+#include "ember/data/fields.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <functional>
 #include <limits>
 #include <map>
+#include <numeric>
 
 #include "ember/core/error.h"
+#include "ember/data/fields.h"
 
 namespace ember::data {
 
@@ -348,6 +352,11 @@ Preprocessor::Result Preprocessor::transform(const Table& t, bool training) cons
 Tensor Preprocessor::transform_features(const Table& t) const {
   check_image("transform_features", false);
   check_fitted("transform_features");
+  if (is_fields()) {  // every row through the fitted fields: (N, 2, S)
+    std::vector<int64_t> rows(static_cast<size_t>(t.rows()));
+    std::iota(rows.begin(), rows.end(), int64_t{0});
+    return fields_->transform_features(t, rows);
+  }
   Bound b = bind(t);
   const int64_t n = t.rows(), nf = num_features();
   Tensor x = detail::make_tensor({n, nf}, kFloat32);

@@ -13,6 +13,7 @@
 #include "ember/train/recommend.h"
 #include "ember/train/run_files.h"
 #include "support/expect.h"
+#include "support/model_checks.h"
 #include "support/tmpdir.h"
 
 using namespace ember;
@@ -212,6 +213,10 @@ TEST(CtrTrain, FmLearnsInteractionsAndRecommends) {
   const train::Metrics again = train::evaluate(*run.model, d.test, run.loss, run.pre, "test_");
   EXPECT_DOUBLE_EQ(again[0].second, m["test_loss"]);
 
+  // ember predict's path: the preprocessor encodes any table through its fields.
+  const Tensor all = run.pre.transform_features(d.table);
+  EXPECT_EQ(all.shape(), (Shape{d.table.rows(), 2, run.pre.fields().num_slots()}));
+  EXPECT_TRUE(ember::testing::bit_identical(all.narrow(0, d.test.rows[0], 1), d.test.x.narrow(0, 0, 1)));
   const train::Catalog catalog(d.table, cfg.data, train::time_column(cfg));
   EXPECT_EQ(catalog.size(), 30);
   EXPECT_EQ(catalog.item_columns(), (std::vector<std::string>{"movieId", "title", "genres"}));

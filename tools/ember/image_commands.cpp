@@ -19,9 +19,10 @@ namespace ember::cli {
 namespace {
 
 void check_image_run(const train::LoadedRun& run, const char* command) {
-  EMBER_CHECK_T(ConfigError, run.pre.is_image(), run.run_dir,
-                ": this run was trained on tabular data; ", command,
-                " with an image needs an image classifier run");
+  EMBER_CHECK_T(ConfigError, run.pre.is_image(), run.run_dir, ": this run was trained on ",
+                run.pre.is_fields() ? "CTR fields (its report lists the first-order weights)"
+                                    : "tabular data",
+                "; ", command, " with an image needs an image classifier run");
 }
 
 train::LoadedRun load_image_run(const std::string& run_dir, const char* command) {

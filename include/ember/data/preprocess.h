@@ -114,7 +114,8 @@ class Preprocessor {
   /// path:line.
   Result transform(const Table& t, bool training) const;
   /// For prediction: (N, F) float32 for every row; no target column needed. With missing = "drop"
-  /// a missing feature is a ValueError naming path:line of the first such row.
+  /// a missing feature is a ValueError naming path:line of the first such row. Fields: (N, 2, S)
+  /// (FieldEncoder::transform_features).
   Tensor transform_features(const Table& t) const;
   /// Regression: undoes the target normalization (any shape, float). ValueError for
   /// classification.
