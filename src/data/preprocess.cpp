@@ -326,6 +326,15 @@ Preprocessor::Result Preprocessor::transform(const Table& t, bool training) cons
   check_image("transform", false);
   check_fitted("transform");
   t.column(target_);  // the usual "no column" error when the target is absent
+  if (is_fields()) {  // every row through the fitted fields; a missing target is an error
+    Result r;
+    r.rows.resize(static_cast<size_t>(t.rows()));
+    std::iota(r.rows.begin(), r.rows.end(), int64_t{0});
+    FieldEncoder::Encoded e = fields_->transform(t, r.rows);
+    r.x = e.x;
+    r.y = e.y.to(kInt64);
+    return r;
+  }
   const Bound b = bind(t);
   Result res;
   res.rows = kept_rows(t, b, training);

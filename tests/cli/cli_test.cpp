@@ -423,3 +423,38 @@ TEST(Cli, TextClassesPretrainFineTuneExplain) {
       2,
       {"model.init", "tensors have other shapes", "16)", "another data.tokenizer or model size"});
 }
+
+// A CTR run on MovieLens: train (2 epochs of FM), eval with the ranking metrics, recommend for a
+// user as a table and as JSON, prepare's tensors, and the errors users meet first.
+TEST(Cli, CtrTrainEvalRecommendPrepare) {
+  const std::string data = kSource + "/data/movielens.csv";
+  if (!fs::exists(data)) GTEST_SKIP() << "run scripts/get-data.sh movielens";
+  const fs::path run = kTmp / "ctr_run", prepared = kTmp / "ctr_prepared";
+  fs::remove_all(run);
+  fs::remove_all(prepared);
+  const std::string sets = " --set training.epochs=2 --set output.plots=false";
+  const std::string cfg = kSource + "/examples/movielens_fm.toml";
+  const Result t = ember("train " + cfg + sets + " --out " + run.string() + " -q");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("test_roc_auc"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("test_hr@10"), std::string::npos) << t.out;
+  const Result e = ember("eval " + run.string() + " --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_NE(e.out.find("\"ndcg@10\""), std::string::npos) << e.out;
+  const Result r = ember("recommend " + run.string() + " --user 15 --k 3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 5) << r.out;  // title, header, 3 rows
+  const Result j = ember("recommend " + run.string() + " --user 15 --k 2 --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  EXPECT_NE(j.out.find("\"title\""), std::string::npos) << j.out;
+  expect_failure(ember("recommend " + run.string() + " --user nobody"), 2,
+                 {"--user nobody", "no rows of this user"});
+  const Result p = ember("prepare " + cfg + " --out " + prepared.string());
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.out.find("train 80003, val 10001, test 10000 rows"), std::string::npos) << p.out;
+  EXPECT_TRUE(fs::exists(prepared / "data.safetensors"));
+  EXPECT_TRUE(fs::exists(prepared / "preprocess.json"));
+  expect_failure(
+      ember("train " + kSource + "/examples/movielens_lr.toml --set model.type=\\\"mlp\\\""), 2,
+      {"model.type = \"mlp\"", "does not fit data.format = \"ctr\""});
+}

@@ -216,7 +216,12 @@ TEST(CtrTrain, FmLearnsInteractionsAndRecommends) {
   // ember predict's path: the preprocessor encodes any table through its fields.
   const Tensor all = run.pre.transform_features(d.table);
   EXPECT_EQ(all.shape(), (Shape{d.table.rows(), 2, run.pre.fields().num_slots()}));
-  EXPECT_TRUE(ember::testing::bit_identical(all.narrow(0, d.test.rows[0], 1), d.test.x.narrow(0, 0, 1)));
+  EXPECT_TRUE(
+      ember::testing::bit_identical(all.narrow(0, d.test.rows[0], 1), d.test.x.narrow(0, 0, 1)));
+  // ember eval --data's path: rows and labels of another table (here the test rows).
+  const data::Preprocessor::Result tr = run.pre.transform(d.table.select_rows(d.test.rows), false);
+  EXPECT_TRUE(ember::testing::bit_identical(tr.x, d.test.x));
+  EXPECT_TRUE(ember::testing::bit_identical(tr.y, d.test.y));
   const train::Catalog catalog(d.table, cfg.data, train::time_column(cfg));
   EXPECT_EQ(catalog.size(), 30);
   EXPECT_EQ(catalog.item_columns(), (std::vector<std::string>{"movieId", "title", "genres"}));

@@ -89,9 +89,7 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
     const train::TrainConfig cfg = train::load_run_config(run_dir);
     split = train::prepare_image_data(cfg).test;
     what = "the test split of " + cfg.data.path;
-  } else if (run.pre.is_fields()) {
-    EMBER_CHECK_T(ConfigError, data_path.empty(), "eval --data ", data_path,
-                  ": CTR runs are evaluated on their data's test split; drop --data");
+  } else if (run.pre.is_fields() && data_path.empty()) {  // with --data: the CSV path below
     const train::TrainConfig cfg = train::load_run_config(run_dir);
     const train::PreparedData d = train::prepare_ctr_data(cfg, &run.pre);
     split = d.test;
@@ -283,7 +281,9 @@ int main(int argc, char** argv) {
   CLI::App* eval_cmd =
       app.add_subcommand("eval", "Evaluate a trained run on its test split or on --data FILE");
   eval_cmd->add_option("run_dir", run_dir, "Run directory written by ember train")->required();
-  eval_cmd->add_option("--data", data_path, "CSV with the target column (default: the test split)");
+  eval_cmd->add_option("--data", data_path,
+                       "CSV with the target column (default: the test split, and for CTR runs "
+                       "with users and items also HR@10 and NDCG@10)");
   eval_cmd->add_flag("--json", as_json, "Print the metrics as JSON");
 
   int64_t top_k = 5;

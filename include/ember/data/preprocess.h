@@ -111,7 +111,8 @@ class Preprocessor {
   /// Rows whose target is missing are always dropped, and so are rows with a missing feature when
   /// missing = "drop". With training = true, outlier_action = "drop" also drops rows with an
   /// outlier; otherwise outliers are clipped. A class not seen at fit is a ValueError naming
-  /// path:line.
+  /// path:line. Fields: every row, x (N, 2, S) and y (N) int64 labels; a missing target is a
+  /// ValueError naming path:line.
   Result transform(const Table& t, bool training) const;
   /// For prediction: (N, F) float32 for every row; no target column needed. With missing = "drop"
   /// a missing feature is a ValueError naming path:line of the first such row. Fields: (N, 2, S)
