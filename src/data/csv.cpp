@@ -255,6 +255,17 @@ const Column& Table::column(std::string_view name) const {
   EMBER_THROW(ConfigError, source, ": no column '", name, "'; columns are: ", join_names(columns));
 }
 
+std::string number_text(double v) {
+  char buf[32];
+  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, res.ptr);
+}
+
+std::string value_text(const Column& c, double v) {
+  if (std::isnan(v)) return "";
+  return c.type == ColumnType::Categorical ? c.categories[static_cast<size_t>(v)] : number_text(v);
+}
+
 Table Table::select_rows(const std::vector<int64_t>& rows) const {
   Table out;
   out.source = source;

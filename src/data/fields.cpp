@@ -40,12 +40,9 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-// Shortest text that reads back as v: 31 -> "31", 4.5 -> "4.5" (-0 -> "0").
+// number_text, with -0 named "0" (they are one key).
 std::string number_name(double v) {
-  if (v == 0) v = 0;
-  char buf[32];
-  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
+  return number_text(v == 0 ? 0.0 : v);
 }
 
 uint64_t fnv1a(const void* data, size_t n, uint64_t h = 14695981039346656037ull) {

@@ -14,13 +14,6 @@ namespace ember::data {
 
 namespace {
 
-// Shortest text that reads back as v: 5 -> "5", 0.25 -> "0.25".
-std::string number_name(double v) {
-  char buf[32];
-  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
-}
-
 // printf-style formatting of one number ("%.4g", "%.1f").
 std::string fmt(const char* format, double v) {
   char buf[64];
@@ -185,7 +178,7 @@ json::Value target_report(const Column& c, int64_t rows, json::Array& findings) 
       if (k[i] > 0) counts.emplace_back(c.categories[i], k[i]);
   } else {
     for (double d : distinct)
-      counts.emplace_back(number_name(d), std::count(v.begin(), v.end(), d));
+      counts.emplace_back(number_text(d), std::count(v.begin(), v.end(), d));
   }
   const auto n = static_cast<int64_t>(v.size());
   json::Array list;
@@ -248,9 +241,8 @@ json::Value inspect(const Table& t, const std::string& target) {
       findings.push_back("column '" + c.name + "' is empty (every value is missing)");
     } else {
       const double v = c.values[0];
-      findings.push_back(
-          "column '" + c.name + "' is constant (every value is " +
-          (c.type == ColumnType::Numeric ? number_name(v) : c.categories[size_t(v)]) + ")");
+      findings.push_back("column '" + c.name + "' is constant (every value is " + value_text(c, v) +
+                         ")");
     }
   }
   const int64_t dups = duplicate_rows(t);

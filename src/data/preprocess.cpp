@@ -28,13 +28,6 @@ void check_choice(const char* option, const std::string& value,
                 "preprocess: ", option, " = '", value, "' is not allowed; allowed: ", list);
 }
 
-// Shortest text that reads back as v: 1 -> "1", 2.5 -> "2.5".
-std::string number_name(double v) {
-  char buf[32];
-  const auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, res.ptr);
-}
-
 double mean_of(const std::vector<double>& v) {
   double s = 0;
   for (double x : v) s += x;
@@ -137,9 +130,7 @@ void Preprocessor::fit(const Table& train) {
       if (!std::isnan(v)) present.push_back(v);
     std::sort(present.begin(), present.end());
     present.erase(std::unique(present.begin(), present.end()), present.end());
-    for (double v : present)
-      classes_.push_back(target_categorical_ ? target.categories[static_cast<size_t>(v)]
-                                             : number_name(v));
+    for (double v : present) classes_.push_back(value_text(target, v));
     if (target_categorical_)
       std::sort(classes_.begin(), classes_.end());
     else
@@ -270,7 +261,7 @@ int64_t Preprocessor::target_class(const Table& t, const Bound& b, int64_t row) 
     if (it != class_values_.end() && *it == v) cls = it - class_values_.begin();
   }
   EMBER_CHECK(cls >= 0, t.source, ":", t.lines[row], ": target '", target_, "' has class '",
-              target_categorical_ ? b.target->categories[static_cast<size_t>(v)] : number_name(v),
+              value_text(*b.target, v),
               "', which is not in the training data; classes: ", join(classes_));
   return cls;
 }

@@ -50,6 +50,11 @@ bool is_text_format(const std::string& format) {
 
 namespace {
 
+// The embedding models of CTR data (logistic fits both tables and CTR data).
+bool is_ctr_model(const std::string& type) {
+  return type == "fm" || type == "deepfm" || type == "wide_deep";
+}
+
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -273,7 +278,7 @@ ModelConfig read_model(TomlTable t) {
       t.fail("blocks", "must have one entry per stage (as many as model.channels)");
     return m;
   }
-  if (m.type == "fm" || m.type == "deepfm" || m.type == "wide_deep") {
+  if (is_ctr_model(m.type)) {
     m.embed_dim = t.get_int("embed_dim", m.embed_dim, Range::at_least(1));
     m.sparse = t.get_bool("sparse", m.sparse);
     if (m.type == "fm") {
@@ -425,8 +430,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   // Which model types fit which data: gpt needs text, bert and bow need text_classes, logistic,
   // fm, deepfm and wide_deep fit ctr, and the others need tables or images.
   const std::string& type = c.model.type;
-  const bool ctr_model = type == "fm" || type == "deepfm" || type == "wide_deep";
-  if (is_ctr_format(format) != (ctr_model || (type == "logistic" && is_ctr_format(format))))
+  if (is_ctr_format(format) !=
+      (is_ctr_model(type) || (type == "logistic" && is_ctr_format(format))))
     EMBER_THROW(ConfigError, sections[2].location("type"), ": model.type = \"", type, "\" ",
                 is_ctr_format(format) ? "does not fit data.format = \"ctr\"; use logistic, fm, "
                                         "deepfm or wide_deep"
@@ -518,18 +523,17 @@ void write_model(Writer& w, const ModelConfig& m) {
     if (m.type != "gpt") w.key("init", m.init);
   } else if (m.type == "bow") {
     w.key("block_size", m.block_size);
-  } else if (m.type == "fm") {
-    w.key("embed_dim", m.embed_dim);
-    w.key("sparse", m.sparse);
   } else if (m.type != "sequential") {
-    if (m.type == "deepfm" || m.type == "wide_deep") {
+    if (is_ctr_model(m.type)) {
       w.key("embed_dim", m.embed_dim);
       w.key("sparse", m.sparse);
     }
-    w.key("hidden", m.hidden);
-    w.key("activation", m.activation);
-    w.key("dropout", m.dropout);
-    w.key("norm", m.norm);
+    if (m.type != "fm") {  // fm has no network
+      w.key("hidden", m.hidden);
+      w.key("activation", m.activation);
+      w.key("dropout", m.dropout);
+      w.key("norm", m.norm);
+    }
   }
   for (const LayerConfig& l : m.layers) write_layer(w, l);
 }

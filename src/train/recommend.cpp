@@ -2,7 +2,6 @@
 #include "ember/train/recommend.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -16,13 +15,6 @@
 namespace ember::train {
 
 namespace {
-
-int64_t column_index(const data::Table& t, const std::string& name, const char* key) {
-  for (int64_t j = 0; j < t.cols(); ++j)
-    if (t.columns[static_cast<size_t>(j)].name == name) return j;
-  t.column(name);  // the Table's ConfigError listing the columns
-  EMBER_THROW(ConfigError, key, " = \"", name, "\": no such column");
-}
 
 bool same(double a, double b) {
   return a == b || (std::isnan(a) && std::isnan(b));
@@ -43,16 +35,6 @@ std::vector<double> scores(nn::Module& model, const data::FieldEncoder& enc,
 
 }  // namespace
 
-std::string cell_text(const data::Table& table, int64_t column, int64_t row) {
-  const data::Column& c = table.columns[static_cast<size_t>(column)];
-  const double v = c.values[static_cast<size_t>(row)];
-  if (std::isnan(v)) return "";
-  if (c.type == data::ColumnType::Categorical) return c.categories[static_cast<size_t>(v)];
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
 std::string time_column(const TrainConfig& cfg) {
   for (const data::FieldSpec& f : cfg.fields)
     if (f.type == "timestamp") return f.column.empty() ? f.name : f.column;
@@ -64,23 +46,23 @@ Catalog::Catalog(const data::Table& table, const DataConfig& dc, const std::stri
   EMBER_CHECK_T(ConfigError, !dc.item.empty() && !dc.user.empty(),
                 "recommendation needs data.user and data.item (the user and item columns) in the "
                 "run's config");
-  const int64_t item_col = column_index(table, dc.item, "data.item");
-  const int64_t user_col = column_index(table, dc.user, "data.user");
-  target_col_ = column_index(table, dc.target, "data.target");
+  const data::Column& item = table.column(dc.item);
+  const data::Column& user = table.column(dc.user);
+  target_ = &table.column(dc.target);
   threshold_ = dc.label_threshold;
-  if (!dc.item_title.empty()) title_col_ = column_index(table, dc.item_title, "data.item_title");
-  if (!time_column.empty()) time_col_ = column_index(table, time_column, "timestamp field");
+  if (!dc.item_title.empty()) title_ = &table.column(dc.item_title);
+  if (!time_column.empty()) time_ = &table.column(time_column);
   std::unordered_map<std::string, int64_t> item_index;
   item_of_row_.resize(static_cast<size_t>(table.rows()));
   for (int64_t r = 0; r < table.rows(); ++r) {
-    const std::string key = cell_text(table, item_col, r);
+    const std::string key = data::value_text(item, item.values[static_cast<size_t>(r)]);
     auto [it, added] = item_index.emplace(key, static_cast<int64_t>(item_rows_.size()));
     if (added) {
       item_rows_.push_back(r);
       keys_.push_back(key);
     }
     item_of_row_[static_cast<size_t>(r)] = it->second;
-    user_of_row_.push_back(cell_text(table, user_col, r));
+    user_of_row_.push_back(data::value_text(user, user.values[static_cast<size_t>(r)]));
     user_rows_[user_of_row_.back()].push_back(r);
   }
   // Item columns: the same value in every row of an item.
@@ -91,15 +73,20 @@ Catalog::Catalog(const data::Table& table, const DataConfig& dc, const std::stri
       per_item = same(v[static_cast<size_t>(r)],
                       v[static_cast<size_t>(
                           item_rows_[static_cast<size_t>(item_of_row_[static_cast<size_t>(r)])])]);
-    if (per_item) {
-      item_cols_.push_back(static_cast<size_t>(j));
-      item_columns_.push_back(table.columns[static_cast<size_t>(j)].name);
-    }
+    if (per_item) item_cols_.push_back(static_cast<size_t>(j));
   }
 }
 
 std::string Catalog::title(int64_t item) const {
-  return title_col_ < 0 ? "" : cell_text(table_, title_col_, item_rows_[static_cast<size_t>(item)]);
+  if (title_ == nullptr) return "";
+  return data::value_text(
+      *title_, title_->values[static_cast<size_t>(item_rows_[static_cast<size_t>(item)])]);
+}
+
+std::vector<std::string> Catalog::item_columns() const {
+  std::vector<std::string> names;
+  for (size_t j : item_cols_) names.push_back(table_.columns[j].name);
+  return names;
 }
 
 const std::vector<int64_t>& Catalog::user_rows(const std::string& user) const {
@@ -126,14 +113,11 @@ data::Table Catalog::candidates(int64_t context_row, const std::vector<int64_t>&
 }
 
 double Catalog::time_of(int64_t row) const {
-  return time_col_ < 0
-             ? static_cast<double>(row)
-             : table_.columns[static_cast<size_t>(time_col_)].values[static_cast<size_t>(row)];
+  return time_ == nullptr ? static_cast<double>(row) : time_->values[static_cast<size_t>(row)];
 }
 
 bool Catalog::positive(int64_t row) const {
-  return table_.columns[static_cast<size_t>(target_col_)].values[static_cast<size_t>(row)] >=
-         threshold_;
+  return target_->values[static_cast<size_t>(row)] >= threshold_;
 }
 
 std::vector<Recommendation> recommend(nn::Module& model, const data::FieldEncoder& encoder,
@@ -212,6 +196,14 @@ Metrics ranking_metrics(nn::Module& model, const data::FieldEncoder& encoder,
   return {{prefix + "hr" + at, hits / n},
           {prefix + "ndcg" + at, ndcg / n},
           {prefix + "ranked_users", static_cast<double>(ranked)}};
+}
+
+Metrics ctr_ranking_metrics(nn::Module& model, const TrainConfig& cfg, const PreparedData& d,
+                            const std::vector<int64_t>& split_rows, const std::string& prefix) {
+  if (cfg.data.user.empty() || cfg.data.item.empty()) return {};
+  const Catalog catalog(d.table, cfg.data, time_column(cfg));
+  return ranking_metrics(model, d.pre.fields(), catalog, split_rows, prefix, 10, 99,
+                         static_cast<uint64_t>(cfg.data.seed));
 }
 
 ReportTable first_order_table(nn::Module& model, const data::FieldEncoder& encoder, int64_t k) {

@@ -341,12 +341,9 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   const SplitData& final_split = data.test.size() > 0 ? data.test : data.val;
   const std::string prefix = data.test.size() > 0 ? "test_" : "val_";
   result.final_metrics = evaluate(*model, final_split, loss_name, data.pre, prefix);
-  if (data.pre.is_fields() && !cfg.data.user.empty() && !cfg.data.item.empty()) {
-    const Catalog catalog(data.table, cfg.data, time_column(cfg));
-    for (const auto& m : ranking_metrics(*model, data.pre.fields(), catalog, final_split.rows,
-                                         prefix, 10, 99, static_cast<uint64_t>(cfg.data.seed)))
+  if (data.pre.is_fields())
+    for (const auto& m : ctr_ranking_metrics(*model, cfg, data, final_split.rows, prefix))
       result.final_metrics.push_back(m);
-  }
   write_run_outputs(opts.run_dir, cfg, data, loss_name, *model, st.history, result);
   return result;
 }

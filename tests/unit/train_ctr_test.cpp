@@ -18,14 +18,10 @@
 
 using namespace ember;
 using ember::testing::expect_error;
+using ember::testing::write_file;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
 
 // 40 users x 30 items. A user likes (rating 5) the items of their own "taste" (user % 3 ==
 // item % 3) and dislikes (rating 1) the others; each user rated 18 items. Items carry a title and
@@ -57,8 +53,8 @@ type = "multi"
 
 fs::path ctr_config(const std::string& name, const std::string& model) {
   const fs::path dir = ember::testing::fresh_dir("ctr", name);
-  write(dir / "ratings.csv", ratings_csv());
-  write(dir / "cfg.toml", R"([data]
+  write_file(dir / "ratings.csv", ratings_csv());
+  write_file(dir / "cfg.toml", R"([data]
 format = "ctr"
 path = "ratings.csv"
 target = "rating"
@@ -68,7 +64,7 @@ item = "movieId"
 item_title = "title"
 seed = 1
 )" + std::string(kFields) + "\n[model]\n" +
-                              model + R"(
+                                   model + R"(
 [optimizer]
 name = "adam"
 lr = 0.03
@@ -108,7 +104,7 @@ TEST(CtrConfig, FieldsLoadAndRoundTrip) {
   EXPECT_EQ(cfg.fields[2].sep, "|");
   EXPECT_EQ(cfg.model.embed_dim, 4);
   EXPECT_EQ(cfg.data.split, (std::vector<double>{0.8, 0.1, 0.1}));
-  write(dir / "resolved.toml", train::to_toml(cfg));
+  write_file(dir / "resolved.toml", train::to_toml(cfg));
   train::TrainConfig again = train::load_train_config((dir / "resolved.toml").string());
   again.source = cfg.source;
   again.output.dir = cfg.output.dir;
@@ -121,17 +117,17 @@ TEST(CtrConfig, ClearErrors) {
   expect_error<ConfigError>(
       [&] { train::load_train_config(path, {"model.type=\"mlp\""}); },
       {"model.type = \"mlp\"", "does not fit data.format = \"ctr\"", "deepfm"});
-  write(dir / "csv.toml",
-        "[data]\npath = \"ratings.csv\"\ntarget = \"rating\"\n" + std::string(kFields));
+  write_file(dir / "csv.toml",
+             "[data]\npath = \"ratings.csv\"\ntarget = \"rating\"\n" + std::string(kFields));
   expect_error<ConfigError>([&] { train::load_train_config((dir / "csv.toml").string()); },
                             {"[[fields]] needs data.format = \"ctr\""});
-  write(dir / "typo.toml",
-        "[data]\nformat = \"ctr\"\npath = \"ratings.csv\"\ntarget = \"rating\"\n"
-        "[[fields]]\nname = \"year\"\ntype = \"bucket\"\nwidht = 5\n");
+  write_file(dir / "typo.toml",
+             "[data]\nformat = \"ctr\"\npath = \"ratings.csv\"\ntarget = \"rating\"\n"
+             "[[fields]]\nname = \"year\"\ntype = \"bucket\"\nwidht = 5\n");
   expect_error<ConfigError>([&] { train::load_train_config((dir / "typo.toml").string()); },
                             {"widht", "width"});
-  write(dir / "none.toml",
-        "[data]\nformat = \"ctr\"\npath = \"ratings.csv\"\ntarget = \"rating\"\n");
+  write_file(dir / "none.toml",
+             "[data]\nformat = \"ctr\"\npath = \"ratings.csv\"\ntarget = \"rating\"\n");
   expect_error<ConfigError>([&] { train::load_train_config((dir / "none.toml").string()); },
                             {"needs [[fields]]"});
 }
@@ -260,7 +256,7 @@ TEST(CtrTrain, BadInputIsNamedOrHandled) {
   std::string csv = ratings_csv();
   csv += ",101,\"Movie 1, the\",Action,5,1000001\n";
   csv += "3,102,\"Movie 2, the\",Comedy|Drama,,1000002\n";
-  write(dir / "ratings.csv", csv);
+  write_file(dir / "ratings.csv", csv);
   const train::PreparedData d = train::prepare_ctr_data(cfg);
   EXPECT_EQ(d.table.rows(), 40 * 18 + 1);  // the row without a rating is left out
   const data::FieldEncoder& enc = d.pre.fields();

@@ -22,14 +22,10 @@
 
 using namespace ember;
 using ember::testing::expect_error;
+using ember::testing::write_file;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
 
 // A directory of two classes: "alpha.txt" is "a0 a1 a2 ..." and "beta.txt" is "b0 b1 ...".
 fs::path two_classes(const std::string& name) {
@@ -39,8 +35,8 @@ fs::path two_classes(const std::string& name) {
     a += "a" + std::to_string(i % 10) + (i % 7 == 0 ? "\n\n" : " ");
     b += "b" + std::to_string(i % 10) + (i % 5 == 0 ? "\t" : " ");
   }
-  write(dir / "data" / "alpha.txt", a);
-  write(dir / "data" / "beta.txt", b);
+  write_file(dir / "data" / "alpha.txt", a);
+  write_file(dir / "data" / "beta.txt", b);
   return dir;
 }
 
@@ -121,7 +117,7 @@ TEST(TextClasses, BadDataGetsClearErrors) {
   cfg.data.path = (dir / "missing").string();
   expect_error<IOError>([&] { train::prepare_text_classes_data(cfg); },
                         {"missing", "not a directory"});
-  write(dir / "data/beta.txt", "b\xFF");
+  write_file(dir / "data/beta.txt", "b\xFF");
   cfg.data.path = (dir / "data").string();
   expect_error<IOError>([&] { train::prepare_text_classes_data(cfg); },
                         {"beta.txt", "not UTF-8", "0xFF", "byte offset 1"});
@@ -130,7 +126,7 @@ TEST(TextClasses, BadDataGetsClearErrors) {
 TEST(TextClasses, ConfigRules) {
   const fs::path dir = two_classes("config");
   const auto load = [&](const std::string& text) {
-    write(dir / "c.toml", text);
+    write_file(dir / "c.toml", text);
     return train::load_train_config((dir / "c.toml").string());
   };
   const train::TrainConfig c = load(

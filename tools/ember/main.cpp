@@ -94,10 +94,7 @@ int run_eval(const std::string& run_dir, const std::string& data_path, bool as_j
     const train::PreparedData d = train::prepare_ctr_data(cfg, &run.pre);
     split = d.test;
     what = "the test split of " + cfg.data.path;
-    if (!cfg.data.user.empty() && !cfg.data.item.empty())
-      ranking = train::ranking_metrics(
-          *run.model, run.pre.fields(), train::Catalog(d.table, cfg.data, train::time_column(cfg)),
-          d.test.rows, "", 10, 99, static_cast<uint64_t>(cfg.data.seed));
+    ranking = train::ctr_ranking_metrics(*run.model, cfg, d, d.test.rows, "");
   } else if (!data_path.empty()) {
     data::CsvOptions csv;
     csv.categorical = run.pre.categorical_columns();

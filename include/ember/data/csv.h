@@ -54,6 +54,11 @@ class Table {
   Table select_rows(const std::vector<int64_t>& rows) const;
 };
 
+/// Shortest text that reads back as v: 31 -> "31", 4.5 -> "4.5".
+std::string number_text(double v);
+/// The text of value v of column c: a category's string, a number's number_text, "" when missing.
+std::string value_text(const Column& c, double v);
+
 /// Reads a CSV file (see parse_csv). A missing or unreadable file is an IOError naming path.
 Table read_csv(const std::string& path, const CsvOptions& options = {});
 

@@ -12,6 +12,7 @@
 #include "ember/nn/module.h"
 #include "ember/train/config.h"
 #include "ember/train/metrics.h"
+#include "ember/train/pipeline.h"
 #include "ember/train/report.h"
 
 namespace ember::train {
@@ -25,9 +26,9 @@ namespace ember::train {
 /// that user met it in that situation.
 class Catalog {
  public:
-  /// time_column orders a user's rows in time ("" = row order). ConfigError naming the key when
-  /// data.item, data.user, data.target or time_column is not a column of table. The table must
-  /// outlive the catalog.
+  /// time_column orders a user's rows in time ("" = row order). The Table's ConfigError (naming
+  /// the column and listing the table's) when data.item, data.user, data.target, data.item_title
+  /// or time_column is not a column of table. The table must outlive the catalog.
   Catalog(const data::Table& table, const DataConfig& dc, const std::string& time_column = "");
   int64_t size() const { return static_cast<int64_t>(item_rows_.size()); }
   /// The item's key (its data.item text) and title (data.item_title, or "").
@@ -46,7 +47,8 @@ class Catalog {
   double time_of(int64_t row) const;
   /// Whether a row's label is positive (data.target >= data.label_threshold).
   bool positive(int64_t row) const;
-  const std::vector<std::string>& item_columns() const { return item_columns_; }
+  /// The names of the item columns, in table order.
+  std::vector<std::string> item_columns() const;
 
  private:
   const data::Table& table_;
@@ -55,15 +57,12 @@ class Catalog {
   std::vector<int64_t> item_rows_;        // first row of every item
   std::vector<std::string> keys_;         // item key texts
   std::vector<size_t> item_cols_;         // indices of the item columns
-  std::vector<std::string> item_columns_;
-  int64_t title_col_ = -1, time_col_ = -1, target_col_ = -1;
+  const data::Column* target_ = nullptr;
+  const data::Column* title_ = nullptr;  // null without data.item_title
+  const data::Column* time_ = nullptr;   // null without a time column
   double threshold_ = 0;
   std::unordered_map<std::string, std::vector<int64_t>> user_rows_;
 };
-
-/// The text of a cell: a number's shortest round-trip form ("31", "4.5"), a category's string,
-/// "" for a missing value.
-std::string cell_text(const data::Table& table, int64_t column, int64_t row);
 
 /// One recommended item.
 struct Recommendation {
@@ -90,6 +89,12 @@ Metrics ranking_metrics(nn::Module& model, const data::FieldEncoder& encoder,
                         const Catalog& catalog, const std::vector<int64_t>& split_rows,
                         const std::string& prefix, int64_t k = 10, int64_t negatives = 99,
                         uint64_t seed = 0);
+
+/// ranking_metrics of a CTR run on rows of its prepared data (d.table, normally the test split's
+/// rows), with 99 negatives per user, k = 10 and data.seed; empty when data.user or data.item is
+/// not set. What `ember train` reports and `ember eval` recomputes.
+Metrics ctr_ranking_metrics(nn::Module& model, const TrainConfig& cfg, const PreparedData& d,
+                            const std::vector<int64_t>& split_rows, const std::string& prefix);
 
 /// For the report: each field's k values with the largest and the smallest first-order weight of
 /// a CTR model (models::CTRModel's linear.weight), named by the encoder ("genres=Documentary").
