@@ -15,6 +15,8 @@ packages=(
   libstb-dev               # PNG/JPEG image reading and writing (stb_image, stb_image_write)
   zlib1g-dev               # gzip-compressed IDX files (MNIST, Fashion-MNIST)
   libicu-dev               # Unicode letter/number/space classes for the GPT-2 BPE pre-tokenizer
+  libopenmpi-dev openmpi-bin  # ember::dist process groups over MPI (CPU collectives, NCCL's
+                              # id exchange) and mpirun to launch the ranks
   nodejs                   # runs the reference GPT-2 encoders (npm gpt-3-encoder, js-tiktoken)
   time                     # /usr/bin/time for bench/iris_process.sh
 )

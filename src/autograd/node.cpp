@@ -55,6 +55,10 @@ std::vector<Tensor> AccumulateGrad::apply(const Tensor& g) {
   } else {
     var->grad.add_(g);
   }
+  if (!var->post_accumulate_grad_hooks.empty()) {
+    const Tensor leaf(alive);
+    for (const auto& hook : var->post_accumulate_grad_hooks) hook(leaf);
+  }
   return {};
 }
 

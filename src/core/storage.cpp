@@ -86,10 +86,21 @@ CpuCachingAllocator& cpu_allocator() {
 }
 }  // namespace
 
+namespace {
+Allocator& (*g_cuda_allocator)(int) = nullptr;  // set by the CUDA backend (cuda_allocator.cpp)
+}  // namespace
+
+void detail::register_allocator(DeviceType type, Allocator& (*get)(int index)) {
+  EMBER_CHECK_T(DeviceError, type == DeviceType::CUDA, "register_allocator: only CUDA allocators "
+                "can be registered");
+  g_cuda_allocator = get;
+}
+
 Allocator& allocator_for(Device device) {
-  EMBER_CHECK_T(DeviceError, device.is_cpu(), "no allocator for device ", device,
-                " (this build has the CPU backend only)");
-  return cpu_allocator();
+  if (device.is_cpu()) return cpu_allocator();
+  EMBER_CHECK_T(DeviceError, g_cuda_allocator != nullptr, "no allocator for device ", device,
+                " (this build has the CPU backend only; rebuild with -DEMBER_CUDA=ON)");
+  return g_cuda_allocator(device.index);
 }
 
 MemoryStats cpu_memory_stats() { return cpu_allocator().stats(); }

@@ -134,7 +134,7 @@ template <class T>
 T Tensor::item() const {
   EMBER_CHECK(numel() == 1, "item(): a tensor with ", numel(), " elements (shape ", shape_str(),
               ") cannot be converted to a scalar");
-  EMBER_CHECK_T(DeviceError, device().is_cpu(), "item(): tensor is on ", device());
+  if (!device().is_cpu()) return to(Device::cpu()).item<T>();  // copies (and waits) first
   return read_element<T>(*this, offset());
 }
 
@@ -142,6 +142,7 @@ template <class T>
 T Tensor::at(IntList index) const {
   EMBER_CHECK_INDEX(static_cast<int64_t>(index.size()) == dim(), "at(): got ", index.size(),
                     " indices for a tensor with ", dim(), " dims");
+  if (!device().is_cpu()) return to(Device::cpu()).at<T>(index);
   int64_t off = offset();
   for (int64_t d = 0; d < dim(); ++d) {
     int64_t i = index[d];
@@ -155,6 +156,7 @@ T Tensor::at(IntList index) const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
+  if (!device().is_cpu()) return to(Device::cpu()).to_vector<T>();
   std::vector<T> out;
   out.reserve(static_cast<size_t>(numel()));
   if (numel() == 0) return out;
@@ -210,6 +212,13 @@ void Tensor::retain_grad() const {
   EMBER_CHECK(requires_grad(), "retain_grad() on a tensor that does not require grad");
   impl_->retains_grad = true;
   if (impl_->grad_fn) impl_->grad_fn->retained_output = impl_;
+}
+
+void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const {
+  EMBER_CHECK(is_leaf() && requires_grad(),
+              "register_post_accumulate_grad_hook: only leaf tensors that require grad have an "
+              "accumulated .grad");
+  impl_->post_accumulate_grad_hooks.push_back(std::move(hook));
 }
 
 Tensor Tensor::detach() const {

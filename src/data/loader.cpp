@@ -79,6 +79,10 @@ DataLoader::DataLoader(Tensor x, Tensor y, const DataLoaderOptions& options) : o
   x_ = x.contiguous();
   y_ = y.contiguous();
   n_ = x.size(0);
+  EMBER_CHECK(options.num_replicas >= 1 && options.rank >= 0 && options.rank < options.num_replicas,
+              "DataLoader: rank ", options.rank,
+              " is outside [0, num_replicas = ", options.num_replicas, ")");
+  shard_n_ = (n_ + options.num_replicas - 1) / options.num_replicas;
   window_ = options.prefetch == 0
                 ? 0
                 : static_cast<size_t>(std::max(options.prefetch, options.num_workers));
@@ -90,7 +94,8 @@ DataLoader::~DataLoader() {
 }
 
 int64_t DataLoader::batches_per_epoch() const {
-  return opts_.drop_last ? n_ / opts_.batch_size : (n_ + opts_.batch_size - 1) / opts_.batch_size;
+  return opts_.drop_last ? shard_n_ / opts_.batch_size
+                         : (shard_n_ + opts_.batch_size - 1) / opts_.batch_size;
 }
 
 void DataLoader::start_epoch(int64_t epoch, int64_t start_batch) {
@@ -124,13 +129,19 @@ DataLoader::Order DataLoader::epoch_order(int64_t epoch) const {
     for (size_t i = order->size(); i > 1; --i)
       std::swap((*order)[i - 1], (*order)[gen.next_below(i)]);
   }
-  return order;
+  if (opts_.num_replicas == 1) return order;
+  auto shard = std::make_shared<std::vector<int64_t>>(static_cast<size_t>(shard_n_));
+  for (int64_t i = 0; i < shard_n_; ++i)  // padded by wrapping around, as DistributedSampler
+    (*shard)[static_cast<size_t>(i)] =
+        (*order)[static_cast<size_t>((opts_.rank + i * opts_.num_replicas) % n_)];
+  return shard;
 }
 
 // x: (count, C', H', W'): transform(x[rows[i]]) with the generator of batch (epoch, index).
 Tensor DataLoader::transform_rows(const int64_t* rows, int64_t count, int64_t epoch,
                                   int64_t index) const {
-  Generator gen(batch_seed(opts_.seed, epoch, index));
+  // Ranks of a distributed run augment their shards of batch `index` differently.
+  Generator gen(batch_seed(opts_.seed, epoch, index * opts_.num_replicas + opts_.rank));
   const Shape sample_shape(x_.shape().begin() + 1, x_.shape().end());
   const Shape sample_strides = detail::contiguous_strides(sample_shape);
   const int64_t row_numel = detail::shape_numel(sample_shape);
@@ -161,7 +172,7 @@ Tensor DataLoader::transform_rows(const int64_t* rows, int64_t count, int64_t ep
 Batch DataLoader::make_batch(const std::vector<int64_t>& order, int64_t epoch,
                              int64_t index) const {
   const int64_t begin = index * opts_.batch_size;
-  const int64_t count = std::min(opts_.batch_size, n_ - begin);
+  const int64_t count = std::min(opts_.batch_size, shard_n_ - begin);
   const int64_t* rows = order.data() + begin;
   Tensor x =
       opts_.transform ? transform_rows(rows, count, epoch, index) : gather_rows(x_, rows, count);

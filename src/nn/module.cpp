@@ -216,6 +216,25 @@ Module& Module::to(DType dtype) {
   return *this;
 }
 
+Module& Module::to(Device device) {
+  NoGradGuard no_grad;
+  auto move = [device](const Tensor& t) {
+    if (t.device() == device) return;
+    Tensor n = t.detach().to(device);
+    Tensor g = t.grad();
+    TensorImpl& impl = *t.impl();
+    impl.storage = n.storage();
+    impl.shape = n.shape();
+    impl.strides = n.strides();
+    impl.offset = n.offset();
+    impl.is_view = false;
+    if (g.defined()) impl.grad = g.detach().to(device);
+  };
+  for (const Tensor& p : parameters()) move(p);
+  for (const Tensor& b : buffers()) move(b);
+  return *this;
+}
+
 // ---- state ----
 
 StateDict Module::state_dict(const std::string& prefix) const {

@@ -200,11 +200,11 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, int64_t padding_id
   try {
     rows = index_select(weight.detach(), 0, idx);
   } catch (const IndexError&) {  // name the op and the offending index
-    const int64_t* p = idx.data_ptr<int64_t>();
+    const std::vector<int64_t> p = idx.to_vector<int64_t>();  // copies from a GPU first
     int64_t bad = 0;
-    for (int64_t i = 0; i < idx.numel(); ++i)
-      if (p[i] < 0 || p[i] >= V) {
-        bad = p[i];
+    for (int64_t v : p)
+      if (v < 0 || v >= V) {
+        bad = v;
         break;
       }
     EMBER_THROW(IndexError, "embedding: index ", bad, " is out of range for a weight with ", V,

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "ember/autograd/grad_mode.h"
+#include "ember/core/cuda.h"
 #include "ember/ops/creation.h"
 #include "ember/ops/elementwise.h"
 #include "ember/ops/index.h"
@@ -27,11 +28,33 @@ Tensor Tensor::to(DType t) const {
   return out;
 }
 
+// A copy to another device: the source is made contiguous on its own device, its bytes are
+// copied (synchronously with respect to the host), and the backward moves the gradient back.
 Tensor Tensor::to(Device d) const {
   ops::check_defined(*this, "to");
   if (device() == d) return *this;
-  EMBER_THROW(DeviceError, "to: cannot move a tensor from ", device(), " to ", d,
-              " (this build has the CPU backend only)");
+#if defined(EMBER_WITH_CUDA)
+  constexpr const char* kWhyNoCuda = "no CUDA device is available (the driver reports no GPU)";
+#else
+  constexpr const char* kWhyNoCuda =
+      "this build of Ember has no CUDA support (rebuild with -DEMBER_CUDA=ON)";
+#endif
+  EMBER_CHECK_T(DeviceError, !d.is_cuda() || cuda::is_available(), "to: cannot move a tensor to ",
+                d, ": ", kWhyNoCuda);
+  Tensor src;
+  {
+    NoGradGuard no_grad;
+    src = contiguous();
+  }
+  Tensor out = detail::make_tensor(shape(), dtype(), d);
+  cuda::detail::copy_bytes(out.raw_data(), d, src.raw_data(), device(),
+                           static_cast<size_t>(numel()) * element_size());
+  if (is_floating_point()) {
+    autograd::record("ToDeviceBackward", out, {*this}, [from = device()](const Tensor& g) {
+      return std::vector<Tensor>{g.to(from)};
+    });
+  }
+  return out;
 }
 
 Tensor Tensor::clone() const {
@@ -200,7 +223,9 @@ Tensor& Tensor::fill_(double v) {
   ops::inplace(
       *this, {}, "fill_", [&] { ops::kernels(*this).fill(*this, v); },
       // where(true, v, old): no gradient to old, and no nan from inf * 0
-      [&](const Tensor& old) { return ember::masked_fill(old, ones({}, kBool), v); });
+      [&](const Tensor& old) {
+        return ember::masked_fill(old, ones({}, Options(kBool, old.device())), v);
+      });
   return *this;
 }
 Tensor& Tensor::zero_() { return fill_(0); }
@@ -212,7 +237,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
       // where(true, src, old): the result depends on src (its gradient flows there) and on
       // old with zero gradient, so self keeps a grad_fn even when src needs no gradient.
       [&](const Tensor& old) {
-        return ember::where(ones({}, kBool), ember::expand(src.to(dtype()), shape()), old);
+        return ember::where(ones({}, Options(kBool, old.device())),
+                            ember::expand(src.to(dtype()), shape()), old);
       });
   return *this;
 }

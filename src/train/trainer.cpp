@@ -9,8 +9,10 @@
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/generator.h"
 #include "ember/data/loader.h"
+#include "ember/dist/zero.h"
 #include "ember/io/file.h"
 #include "ember/models/models.h"
+#include "ember/ops/creation.h"
 #include "ember/optim/clip_grad.h"
 #include "ember/train/checkpoint.h"
 #include "ember/train/factory.h"
@@ -46,12 +48,12 @@ double lookup(const Metrics& m, const std::string& name) {
 
 // The model (and, when given, the optimizer and scheduler) state as named tensors (one
 // safetensors file).
-io::NamedTensors checkpoint_tensors(const nn::Module& model, const optim::Optimizer* opt,
+io::NamedTensors checkpoint_tensors(const nn::Module& model, const optim::StateDict* opt,
                                     const Scheduler* sched) {
   io::NamedTensors t;
   for (const auto& [k, v] : model.state_dict()) t.emplace_back("model." + k, v);
   if (opt)
-    for (const auto& [k, v] : opt->state_dict()) t.emplace_back("optimizer." + k, v);
+    for (const auto& [k, v] : *opt) t.emplace_back("optimizer." + k, v);
   if (sched)
     for (const auto& [k, v] : sched->state_dict()) t.emplace_back("scheduler." + k, v);
   return t;
@@ -140,6 +142,19 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
                   "and training.epochs/steps may change when resuming)");
   }
 
+  // Note [Distributed training]
+  // Every rank runs this loop on the same config, data and seed. Each takes a shard of every
+  // global batch (DataLoaderOptions::num_replicas), DDP averages the gradients, so every rank makes
+  // the same update and holds the same model. Every rank evaluates and takes the same decisions
+  // (best model, early stopping); rank 0 alone writes the run directory. Resuming reads the
+  // checkpoint on every rank, so the run directory must be visible to all of them.
+  const std::shared_ptr<dist::ProcessGroup>& group = opts.group;
+  const int world = group ? group->size() : 1;
+  const bool lead = !group || group->rank() == 0;
+  EMBER_CHECK_T(ConfigError, tc.batch_size % world == 0, cfg.source,
+                ": training.batch_size = ", tc.batch_size,
+                " (the global batch) must be divisible by the ", world, " ranks");
+
   // Data, model, loss, optimizer, schedule.
   PreparedData data = prepare_data(cfg);
   const std::string loss_name = resolve_loss(cfg, data.pre.task(), data.pre.num_classes());
@@ -152,7 +167,9 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
                    loaded.size(), model->state_dict().size(), cfg.model.init.c_str());
   }
   data::DataLoaderOptions lo;
-  lo.batch_size = tc.batch_size;
+  lo.batch_size = tc.batch_size / world;
+  lo.num_replicas = world;
+  lo.rank = group ? group->rank() : 0;
   lo.shuffle = tc.shuffle;
   lo.drop_last = tc.drop_last;
   lo.seed = static_cast<uint64_t>(tc.seed);
@@ -173,7 +190,20 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   if (!has_val && monitor.starts_with("val_")) monitor = "train_loss";
   check_monitor(cfg, monitor, data.pre.task());
   const bool higher = higher_is_better(monitor);
-  std::unique_ptr<optim::Optimizer> opt = make_optimizer(cfg.optimizer, model->parameters());
+  std::unique_ptr<dist::DistributedDataParallel> ddp;
+  std::unique_ptr<dist::ZeroShards> zero;
+  if (group) {
+    ddp = std::make_unique<dist::DistributedDataParallel>(
+        *model, group, dist::DDPOptions{.bucket_cap_mb = opts.bucket_cap_mb});
+    if (opts.zero) {
+      zero = std::make_unique<dist::ZeroShards>(model->parameters(), group);
+      EMBER_CHECK_T(ConfigError, !zero->local_params().empty(), "--zero: rank ", group->rank(),
+                    " would own none of the model's ", model->parameters().size(),
+                    " parameter tensors; use fewer ranks or no --zero");
+    }
+  }
+  std::unique_ptr<optim::Optimizer> opt =
+      make_optimizer(cfg.optimizer, zero ? zero->local_params() : model->parameters());
   std::unique_ptr<Scheduler> sched = make_scheduler(cfg.schedule, *opt, total_steps, higher);
 
   // The run directory; on resume, the last checkpoint.
@@ -181,10 +211,11 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   if (opts.resume) {
     Checkpoint c = load_checkpoint(ckpt_dir, "last");
     model->load_state_dict(nn::StateDict(with_prefix(c.tensors, "model.")));
-    opt->load_state_dict(with_prefix(c.tensors, "optimizer."));
+    const optim::StateDict opt_state = with_prefix(c.tensors, "optimizer.");
+    opt->load_state_dict(zero ? zero->local_state_dict(opt_state) : opt_state);
     sched->load_state_dict(with_prefix(c.tensors, "scheduler."));
     st = state_from_json(c.state);
-  } else {
+  } else if (lead) {
     write_run_files(opts.run_dir, cfg, data, loss_name);
   }
 
@@ -213,23 +244,36 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       EMBER_CHECK_T(RunError, std::isfinite(p.abs().sum().item()), "step ", st.step,
                     ": the parameters are no longer finite; stopped. Try a lower optimizer.lr ",
                     "or training.grad_clip. The last good checkpoint is kept in ", ckpt_dir);
-    io::NamedTensors t = model_only ? checkpoint_tensors(*model, nullptr, nullptr)
-                                    : checkpoint_tensors(*model, opt.get(), sched.get());
+    optim::StateDict opt_state;
+    if (!model_only)
+      opt_state = zero ? zero->gather_state_dict(opt->state_dict()) : opt->state_dict();
+    io::NamedTensors t = checkpoint_tensors(*model, model_only ? nullptr : &opt_state,
+                                            model_only ? nullptr : sched.get());
     for (auto& [name, tensor] : t) tensor = tensor.clone();
     return Checkpoint{std::move(t), state_to_json(st)};
   };
   auto save = [&](bool force) {
     const auto now = std::chrono::steady_clock::now();
-    if (!force && last_save != std::chrono::steady_clock::time_point{} &&
-        std::chrono::duration<double>(now - last_save).count() < kMinCheckpointSeconds)
+    bool due = force || last_save == std::chrono::steady_clock::time_point{} ||
+               std::chrono::duration<double>(now - last_save).count() >= kMinCheckpointSeconds;
+    if (group) {  // rank 0's clock decides, so that every rank takes part in ZeRO's gather
+      Tensor flag = full({1}, due ? 1.0 : 0.0, kInt64);
+      group->broadcast(flag, 0);
+      due = flag.item() != 0;
+    }
+    if (!due) return;
+    Checkpoint last = snapshot(/*model_only=*/false);
+    last_save = now;
+    if (!lead) {
+      best = {};
       return;
+    }
     if (!best.tensors.empty()) {
       save_checkpoint(ckpt_dir, "best", best.state["step"].as_int(), best);
       best = {};
     }
-    save_checkpoint(ckpt_dir, "last", st.step, snapshot(/*model_only=*/false));
+    save_checkpoint(ckpt_dir, "last", st.step, last);
     st.history.write_csv((fs::path(opts.run_dir) / "metrics.csv").string());
-    last_save = now;
   };
 
   // One evaluation: history row, best checkpoint, early stopping, plateau schedule.
@@ -281,8 +325,15 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       // one step; each batch's loss is scaled by 1 / window so the step sees the window's mean.
       const int64_t window_start = batch->index / tc.grad_accum * tc.grad_accum;
       const int64_t window = std::min(tc.grad_accum, bpe - window_start);
+      const bool last_of_window = batch->index + 1 == window_start + window;
+      if (ddp) ddp->set_require_gradient_sync(last_of_window);  // no_sync while accumulating
       Tensor loss = compute_loss(loss_name, (*model)(batch->x), batch->y);
-      const double loss_value = loss.item();
+      double loss_value = loss.item();
+      if (group) {  // the global batch's loss, so every rank logs and checks the same value
+        Tensor l = full({1}, loss_value, kFloat64);
+        group->allreduce(l, dist::ReduceOp::Avg);
+        loss_value = l.item();
+      }
       if (!std::isfinite(loss_value)) {
         progress.finish();
         EMBER_THROW(RunError, "step ", st.step + 1, " (epoch ", st.epoch + 1, ", batch ",
@@ -293,10 +344,12 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       (window > 1 ? loss / static_cast<double>(window) : loss).backward();
       st.loss_sum += loss_value;
       ++st.loss_count;
-      if (batch->index + 1 < window_start + window) continue;
+      if (!last_of_window) continue;
+      if (ddp) ddp->sync_gradients();
       if (tc.grad_clip > 0) optim::clip_grad_norm_(model->parameters(), tc.grad_clip);
       opt->step();
-      opt->zero_grad();
+      if (zero) zero->broadcast_parameters();
+      model->zero_grad();  // the optimizer may hold only this rank's share (ZeRO)
       sched->step();
       ++st.step;
       st.batch = batch->index + 1;
@@ -332,7 +385,15 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   result.best_step = st.best_step;
   result.stopped_early = stop_early;
   result.interrupted = !done() && interrupted();
-  if (result.interrupted) return result;
+  if (ddp) result.comm = ddp->stats();
+  result.optimizer_state_bytes = dist::state_bytes(opt->state_dict());
+  result.optimizer_state_bytes_total = result.optimizer_state_bytes;
+  if (zero) {  // the shards add up to the whole
+    Tensor total = full({1}, static_cast<double>(result.optimizer_state_bytes), kFloat64);
+    group->allreduce(total, dist::ReduceOp::Sum);
+    result.optimizer_state_bytes_total = static_cast<size_t>(total.item());
+  }
+  if (result.interrupted || !lead) return result;
 
   // The best model (by the monitored metric) is the run's model: test it and write the outputs.
   if (has_checkpoint(ckpt_dir, "best"))

@@ -14,8 +14,6 @@ using ember::testing::expect_values;
 
 namespace {
 
-
-
 Tensor leaf(std::initializer_list<double> v) {
   return tensor(v).requires_grad_();
 }
@@ -241,4 +239,16 @@ TEST(Autograd, DtypeConversionIsDifferentiable) {
   Tensor z = leaf({1, 2});
   sum(z.to(kInt64).to(kFloat32) * z).backward();  // through an integer: no gradient that way
   expect_values(z.grad(), {1, 2});
+}
+
+TEST(Autograd, PostAccumulateGradHookSeesTheAccumulatedGrad) {
+  Tensor w = full({3}, 2.0).requires_grad_();
+  std::vector<double> seen;
+  w.register_post_accumulate_grad_hook(
+      [&](const Tensor& leaf) { seen.push_back(leaf.grad().sum().item()); });
+  (w * w).sum().backward();  // grad 2w = 4 per entry: one call after the whole accumulation
+  (w * 3.0).sum().backward();
+  EXPECT_EQ(seen, (std::vector<double>{12.0, 21.0}));
+  Tensor y = w * 2.0;
+  EXPECT_THROW(y.register_post_accumulate_grad_hook([](const Tensor&) {}), Error);
 }

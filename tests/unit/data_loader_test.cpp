@@ -143,3 +143,40 @@ TEST(DataLoader, BadArguments) {
   DataLoader loader(make_x(4), make_y(4), 2, false, false, 0);
   expect_error<ValueError>([&] { loader.start_epoch(0, 3); }, {"start_batch 3 is outside [0, 2]"});
 }
+
+TEST(DataLoader, DistributedShardsTogetherMakeTheGlobalBatches) {
+  // 3 ranks with batch 2 each see, in batch k, exactly the rows of a one-process batch k of 6.
+  const int64_t n = 30, world = 3;
+  DataLoader one(make_x(n), make_y(n), {.batch_size = 6, .shuffle = true, .seed = 4});
+  const auto global = epoch_rows(one, 1);
+  std::vector<std::vector<std::vector<int64_t>>> per_rank;
+  for (int64_t r = 0; r < world; ++r) {
+    DataLoader shard(
+        make_x(n), make_y(n),
+        {.batch_size = 2, .shuffle = true, .seed = 4, .num_replicas = world, .rank = r});
+    EXPECT_EQ(shard.shard_size(), 10);
+    EXPECT_EQ(shard.batches_per_epoch(), 5);
+    per_rank.push_back(epoch_rows(shard, 1));
+  }
+  ASSERT_EQ(global.size(), 5u);
+  for (size_t k = 0; k < global.size(); ++k) {
+    std::vector<int64_t> together;
+    for (const auto& rank_batches : per_rank)
+      together.insert(together.end(), rank_batches[k].begin(), rank_batches[k].end());
+    std::vector<int64_t> expected = global[k];
+    std::sort(together.begin(), together.end());
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(together, expected) << "batch " << k;
+  }
+}
+
+TEST(DataLoader, DistributedShardsPadByWrappingAroundAndCheckTheRank) {
+  // 7 rows over 2 ranks: 4 each, the 8th position wraps to the epoch order's first row.
+  DataLoader r0(make_x(7), make_y(7), {.batch_size = 4, .num_replicas = 2, .rank = 0});
+  DataLoader r1(make_x(7), make_y(7), {.batch_size = 4, .num_replicas = 2, .rank = 1});
+  EXPECT_EQ(flat(epoch_rows(r0, 0)), (std::vector<int64_t>{0, 2, 4, 6}));
+  EXPECT_EQ(flat(epoch_rows(r1, 0)), (std::vector<int64_t>{1, 3, 5, 0}));
+  expect_error<Error>(
+      [] { DataLoader bad(make_x(4), make_y(4), {.batch_size = 1, .num_replicas = 2, .rank = 2}); },
+      {"rank 2 is outside [0, num_replicas = 2)"});
+}

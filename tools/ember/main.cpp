@@ -9,6 +9,7 @@
 #include "ember/models/models.h"
 #include "generate_command.h"
 #include "image_commands.h"
+#include "launch_command.h"
 #include "prepare_command.h"
 #include "recommend_command.h"
 #include "text_commands.h"
@@ -37,7 +38,24 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   bool quiet = false, verbose = false;
   int64_t stop_after = 0;
+  bool distributed = false, zero = false;  // one rank of `mpirun ... ember train --distributed`
+  double dist_timeout = 300, bucket_mb = 25;
 };
+
+// One line on how the ranks spent their time communicating (rank 0's view).
+void print_comm(const train::TrainResult& r, int world, bool zero) {
+  const dist::DDPStats& c = r.comm;
+  const double hidden = c.comm_seconds > 0 ? 1 - c.wait_seconds / c.comm_seconds : 0;
+  std::printf(
+      "distributed: %d ranks; allreduce %.2f s of %.2f s training (%.1f%%), %.0f%% of it hidden "
+      "behind backward; %.1f MB reduced per step in %lld buckets\n",
+      world, c.comm_seconds, r.seconds, 100 * c.comm_seconds / std::max(r.seconds, 1e-9),
+      100 * std::max(hidden, 0.0), c.syncs ? c.bytes / c.syncs / 1e6 : 0.0,
+      static_cast<long long>(c.syncs ? c.reductions / c.syncs : 0));
+  std::printf("optimizer state: %.2f MB on this rank of %.2f MB in all%s\n",
+              static_cast<double>(r.optimizer_state_bytes) / 1e6,
+              static_cast<double>(r.optimizer_state_bytes_total) / 1e6, zero ? " (ZeRO-1)" : "");
+}
 
 int run_train(const TrainArgs& a) {
   train::TrainConfig cfg = train::load_train_config(a.config, a.overrides);
@@ -47,7 +65,28 @@ int run_train(const TrainArgs& a) {
   opts.progress = train::detect_progress_mode(stderr, a.quiet);
   opts.verbose = a.verbose;
   opts.stop_after_steps = a.stop_after;
-  const train::TrainResult r = train::fit(cfg, opts);
+  if (a.distributed) {
+    opts.group = dist::init_process_group({.backend = "mpi", .timeout_seconds = a.dist_timeout});
+    opts.zero = a.zero;
+    opts.bucket_cap_mb = a.bucket_mb;
+    if (opts.group->rank() != 0) opts.progress = train::ProgressMode::Quiet;
+  } else {
+    EMBER_CHECK_T(ConfigError, !a.zero, "--zero needs --distributed");
+    EMBER_CHECK_T(ConfigError, !dist::launch_env().launched || dist::launch_env().size == 1,
+                  "started by mpirun with ", dist::launch_env().size,
+                  " ranks but without --distributed: every rank would train alone and write the "
+                  "same run directory; add --distributed (or use ember launch)");
+  }
+  train::TrainResult r;
+  try {
+    r = train::fit(cfg, opts);
+  } catch (const dist::DistError& e) {
+    // A rank is gone or hung: end the whole job, so that no rank waits forever.
+    if (opts.group) opts.group->abort("ember train: " + e.message(), kRunFailure);
+    throw;
+  }
+  if (opts.group && opts.group->rank() != 0) return kOk;  // rank 0 reports
+  if (opts.group) print_comm(r, opts.group->size(), opts.zero);
   if (r.interrupted) {
     std::printf("stopped after step %lld as asked; resume with: ember train %s --resume %s\n",
                 static_cast<long long>(r.steps), a.config.c_str(), r.run_dir.c_str());
@@ -270,6 +309,22 @@ int main(int argc, char** argv) {
       ->add_option("--stop-after", ta.stop_after,
                    "Stop after this many steps (checkpointed; continue with --resume)")
       ->check(CLI::NonNegativeNumber);
+  train_cmd->add_flag("--distributed", ta.distributed,
+                      "Be one rank of a data-parallel run started by mpirun (see ember launch); "
+                      "training.batch_size is the global batch");
+  train_cmd->add_flag("--zero", ta.zero,
+                      "With --distributed: shard the optimizer state over the ranks (ZeRO-1)");
+  train_cmd
+      ->add_option("--dist-timeout", ta.dist_timeout,
+                   "With --distributed: seconds a rank waits for the others before the job stops "
+                   "with an error naming the missing rank (default 300)")
+      ->check(CLI::PositiveNumber);
+  train_cmd
+      ->add_option("--bucket-mb", ta.bucket_mb,
+                   "With --distributed: gradient bucket size in MB (default 25)")
+      ->check(CLI::PositiveNumber);
+  cli::LaunchArgs la;
+  cli::add_launch_command(app, la);
 
   std::string run_dir, data_path, input, output, csv_path, target, delimiter, config;
   std::vector<std::string> overrides;
@@ -381,11 +436,12 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == first;
     if (!known) {
-      std::fprintf(stderr,
-                   "ember: unknown command '%s'; commands: train, eval, predict, explain, "
-                   "generate, recommend, inspect, summary, prepare, tokenizer, export (see ember "
-                   "--help)\n",
-                   first.c_str());
+      std::fprintf(
+          stderr,
+          "ember: unknown command '%s'; commands: train, eval, predict, explain, "
+          "generate, recommend, inspect, summary, prepare, tokenizer, export, launch (see ember "
+          "--help)\n",
+          first.c_str());
       return kBadInput;
     }
   }
@@ -405,6 +461,7 @@ int main(int argc, char** argv) {
   const std::string command = app.get_subcommands().front()->get_name();
   try {
     if (command == "train") return run_train(ta);
+    if (command == "launch") return cli::launch(la);
     if (command == "eval") return run_eval(run_dir, data_path, as_json);
     if (command == "predict") return run_predict(run_dir, input, output, top_k);
     if (command == "explain") return cli::explain(ea);

@@ -71,7 +71,11 @@ class FunctionNode : public Node {
 /// reference would make a cycle that is never freed. A leaf that died gets no gradient.
 class AccumulateGrad : public Node {
  public:
-  explicit AccumulateGrad(const Tensor& variable) : variable_(variable.impl_ptr()) {}
+  /// Runs as soon as its gradient is complete (the highest sequence number), as in PyTorch, so
+  /// that post-accumulate-grad hooks (DDP's buckets) fire during backward, not after it.
+  explicit AccumulateGrad(const Tensor& variable) : variable_(variable.impl_ptr()) {
+    sequence_nr = UINT64_MAX;
+  }
   std::vector<Tensor> apply(const Tensor& grad_output) override;
   std::string name() const override { return "AccumulateGrad"; }
   /// The leaf, or an undefined tensor if it no longer exists.

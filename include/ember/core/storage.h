@@ -32,6 +32,12 @@ struct MemoryStats {
 };
 MemoryStats cpu_memory_stats();
 
+namespace detail {
+/// Installs the allocator of a non-CPU device type: get(index) returns the allocator of device
+/// `index` or throws DeviceError (the CUDA backend registers its caching allocator at load).
+void register_allocator(DeviceType type, Allocator& (*get)(int index));
+}  // namespace detail
+
 class Storage {
  public:
   /// Allocates nbytes on device.

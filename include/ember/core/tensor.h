@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -73,6 +74,10 @@ class Tensor {
   T* data_ptr() const {
     EMBER_CHECK_DTYPE(dtype_of<T> == dtype(), "data_ptr: tensor has dtype ", dtype(),
                       " but the pointer type is ", dtype_of<T>);
+    // Host code must not dereference device memory; kernels of other devices use raw_data().
+    EMBER_CHECK_T(DeviceError, device().is_cpu(), "data_ptr: the tensor is on ", device(),
+                  " and host code cannot read it; copy it first (t.cpu()) or use a ", device(),
+                  " kernel");
     return static_cast<T*>(raw_data());
   }
   void* raw_data() const;
@@ -114,6 +119,10 @@ class Tensor {
   bool is_leaf() const;
   /// Also keep .grad for this non-leaf tensor.
   void retain_grad() const;
+  /// Runs hook(leaf) each time backward has added into this leaf's .grad (torch's
+  /// register_post_accumulate_grad_hook; DistributedDataParallel starts its reductions from it).
+  /// Row-sparse accumulations (embedding_bag(sparse=true)) do not run it.
+  void register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;
   uint64_t version() const;
   /// Backpropagates from this tensor. Scalars default to gradient 1.
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
@@ -221,6 +230,7 @@ struct TensorImpl {
   std::vector<int64_t> grad_rows;
   std::shared_ptr<autograd::Node> grad_fn;
   std::weak_ptr<autograd::Node> grad_accumulator;  ///< leaves only
+  std::vector<std::function<void(const Tensor&)>> post_accumulate_grad_hooks;  ///< leaves only
 };
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t);

@@ -25,8 +25,14 @@ struct DataLoaderOptions {
   int prefetch = 2;        ///< batches prepared ahead (0: built in next(), no threads)
   /// Applied to every sample x[i] (C, H, W) of a batch on the worker threads (x must be float32
   /// (N, C, H, W)); the transformed samples of one batch must share a shape. Null: x rows as is.
-  std::shared_ptr<const Transform> transform;
+  std::shared_ptr<const Transform> transform = nullptr;
   int num_workers = 1;  ///< threads building whole batches (with prefetch > 0), delivered in order
+  /// Distributed sharding (torch's DistributedSampler): every rank draws the same epoch order,
+  /// pads it by wrapping around to a multiple of num_replicas and keeps positions rank,
+  /// rank + num_replicas, ... So with batch_size = B / num_replicas, batch k of all ranks together
+  /// holds exactly the rows of batch k of one process with batch size B.
+  int64_t num_replicas = 1;
+  int64_t rank = 0;  ///< in [0, num_replicas)
 };
 
 /// The seed of the augmentation generator for batch `batch` of epoch `epoch` (splitmix64 mixing),
@@ -72,6 +78,8 @@ class DataLoader {
   int64_t batches_per_epoch() const;
   /// N, the number of rows.
   int64_t size() const { return n_; }
+  /// The rows this rank sees per epoch: ceil(N / num_replicas) (N without sharding).
+  int64_t shard_size() const { return shard_n_; }
   /// Starts epoch `epoch` at batch `start_batch` (0 <= start_batch <= batches_per_epoch()),
   /// stopping any batches still being prepared for the previous position.
   void start_epoch(int64_t epoch, int64_t start_batch = 0);
@@ -91,6 +99,7 @@ class DataLoader {
 
   Tensor x_, y_;
   int64_t n_ = 0;
+  int64_t shard_n_ = 0;  // rows of this rank's shard
   DataLoaderOptions opts_;
   size_t window_ = 0;       // batches ready or being built ahead of next()
   Order order_;             // this epoch's row order (prefetch = 0)

@@ -92,6 +92,9 @@ class Module : public std::enable_shared_from_this<Module> {
   /// Converts every floating parameter and buffer to dtype in place (the handles stay the same,
   /// so references held by layers see the new data). Gradients are cleared.
   Module& to(DType dtype);
+  /// Moves every parameter, buffer and existing gradient to device in place (the handles stay
+  /// the same, as for to(DType)). Optimizers made before the move keep state on the old device.
+  Module& to(Device device);
 
   // ---- state ----
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ember/core/error.h"
+#include "ember/dist/ddp.h"
 #include "ember/train/config.h"
 #include "ember/train/metrics.h"
 #include "ember/train/progress.h"
@@ -18,13 +19,18 @@ class RunError : public Error {
 
 /// How one `ember train` process runs.
 struct TrainOptions {
-  std::string run_dir;                          ///< where the run's files go
+  std::string run_dir = "";                     ///< where the run's files go
   bool resume = false;                          ///< continue from run_dir's last checkpoint
   ProgressMode progress = ProgressMode::Lines;  ///< bar, lines or quiet
   bool verbose = false;                         ///< also print every evaluation
   /// Stop (after writing a checkpoint) once this process has made this many optimizer steps; 0:
   /// no limit. For time-boxed jobs and for testing resume.
   int64_t stop_after_steps = 0;
+  /// Data-parallel training (Note [Distributed training]) over this group; null: one process.
+  /// Every rank calls fit() with the same config; training.batch_size stays the global batch.
+  std::shared_ptr<dist::ProcessGroup> group = nullptr;
+  bool zero = false;          ///< ZeRO stage 1: optimizer state sharded over the ranks
+  double bucket_cap_mb = 25;  ///< DDP gradient bucket size
 };
 
 /// What a finished run reports.
@@ -38,6 +44,10 @@ struct TrainResult {
   Metrics final_metrics;           ///< test_* metrics of the best model (val_* when no test split)
   double seconds = 0;              ///< wall time of this process's training loop
   double loader_wait_seconds = 0;  ///< of which the loop waited for the DataLoader
+  /// Distributed runs: DDP's communication counters and the optimizer state held by this rank
+  /// next to the whole (they differ with ZeRO-1).
+  dist::DDPStats comm;
+  size_t optimizer_state_bytes = 0, optimizer_state_bytes_total = 0;
 };
 
 // Note [Run directory]
