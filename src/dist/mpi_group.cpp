@@ -6,6 +6,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -259,14 +260,17 @@ class MpiGroup final : public ProcessGroup {
                   " but the mpi backend needs MPI_THREAD_SERIALIZED (its own thread)");
     check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &data_comm_), "MPI_Comm_dup");
     check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &token_comm_), "MPI_Comm_dup");
+    check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &ping_comm_), "MPI_Comm_dup");
     MPI_Comm_set_errhandler(data_comm_, MPI_ERRORS_RETURN);
     MPI_Comm_set_errhandler(token_comm_, MPI_ERRORS_RETURN);
+    MPI_Comm_set_errhandler(ping_comm_, MPI_ERRORS_RETURN);
     MPI_Comm_rank(data_comm_, &rank_);
     MPI_Comm_size(data_comm_, &size_);
   }
 
   void finalize_mpi() {
     MPI_Comm_free(&token_comm_);
+    MPI_Comm_free(&ping_comm_);
     MPI_Comm_free(&data_comm_);
     if (owns_mpi_) MPI_Finalize();
   }
@@ -371,6 +375,7 @@ class MpiGroup final : public ProcessGroup {
       }
       if (remaining == 0) break;
       if (abort_requested_.load()) do_abort();
+      answer_pings();
       auto now = Clock::now();
       if (now >= deadline) timed_out(st.mine, st.arrived);
       // Spin for 50 us, yield the core up to 1 ms, then sleep 20, 40, ... 200 us between tests.
@@ -405,13 +410,82 @@ class MpiGroup final : public ProcessGroup {
                 "shapes and dtypes");
   }
 
-  [[noreturn]] void timed_out(const Token& mine, const std::vector<bool>& arrived) const {
+  // Note [Liveness check]: when every rank arrived at a collective that then did not complete, a
+  // rank stopped or died inside it. Every rank polling a collective answers pings on ping_comm_,
+  // so the ranks that do not answer within a short grace are the ones to name.
+  void answer_pings() {
+    for (;;) {
+      int flag = 0;
+      MPI_Status status;
+      check_mpi(MPI_Iprobe(MPI_ANY_SOURCE, kPingTag, ping_comm_, &flag, &status), "MPI_Iprobe");
+      if (!flag) return;
+      int64_t seq = 0;
+      check_mpi(MPI_Recv(&seq, 1, MPI_INT64_T, status.MPI_SOURCE, kPingTag, ping_comm_,
+                         MPI_STATUS_IGNORE),
+                "MPI_Recv");
+      MPI_Request req;  // 8 bytes go out eagerly; nobody waits for this request
+      check_mpi(MPI_Isend(&pong_payload_, 1, MPI_INT64_T, status.MPI_SOURCE, kPongTag, ping_comm_,
+                          &req),
+                "MPI_Isend");
+      MPI_Request_free(&req);
+    }
+  }
+
+  // The peers that do not answer a ping within `grace` seconds (answering others' pings meanwhile).
+  std::vector<int> unresponsive_peers(double grace) {
+    const size_t n = static_cast<size_t>(size_);
+    std::vector<MPI_Request> reqs(n, MPI_REQUEST_NULL);
+    std::vector<int64_t> pongs(n), pings(n, 1);
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_) continue;
+      const size_t i = static_cast<size_t>(p);
+      check_mpi(MPI_Irecv(&pongs[i], 1, MPI_INT64_T, p, kPongTag, ping_comm_, &reqs[i]),
+                "MPI_Irecv");
+      MPI_Request send;
+      check_mpi(MPI_Isend(&pings[i], 1, MPI_INT64_T, p, kPingTag, ping_comm_, &send), "MPI_Isend");
+      MPI_Request_free(&send);
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration_cast<
+        std::chrono::steady_clock::duration>(std::chrono::duration<double>(grace));
+    std::vector<bool> answered(n, false);
+    answered[static_cast<size_t>(rank_)] = true;
+    while (std::chrono::steady_clock::now() < until) {
+      answer_pings();
+      bool all = true;
+      for (size_t i = 0; i < n; ++i) {
+        if (answered[i]) continue;
+        int flag = 0;
+        check_mpi(MPI_Test(&reqs[i], &flag, MPI_STATUS_IGNORE), "MPI_Test");
+        answered[i] = flag != 0;
+        all = all && answered[i];
+      }
+      if (all) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    std::vector<int> out;
+    for (int p = 0; p < size_; ++p)
+      if (!answered[static_cast<size_t>(p)]) out.push_back(p);  // its Irecv is left pending
+    return out;
+  }
+
+  [[noreturn]] void timed_out(const Token& mine, const std::vector<bool>& arrived) {
     std::vector<int> missing, present;
     for (int p = 0; p < size_; ++p)
       (arrived[static_cast<size_t>(p)] ? present : missing).push_back(p);
     char secs[32];
     std::snprintf(secs, sizeof secs, "%g", timeout_seconds_);
     const std::string head = describe(mine, false);
+    if (missing.empty()) {
+      const double grace = std::clamp(timeout_seconds_ / 2, 0.5, 5.0);
+      const std::vector<int> silent = unresponsive_peers(grace);
+      if (!silent.empty()) {
+        const std::string who = describe_ranks(silent);
+        EMBER_THROW(DistError, head, " timed out after ", secs, " s on rank ", rank_, ": ", who,
+                    " stopped inside it (every rank arrived, but ", who, " did not answer a "
+                    "liveness check within ", grace, " s); check that ", who,
+                    silent.size() == 1 ? " is" : " are", " alive, or raise --dist-timeout");
+      }
+    }
     if (missing.empty())
       EMBER_THROW(DistError, head, " timed out after ", secs, " s on rank ", rank_,
                   ": every rank arrived but the collective did not complete (a rank may have died "
@@ -437,6 +511,9 @@ class MpiGroup final : public ProcessGroup {
   std::vector<std::unique_ptr<Pending>> leaked_pending_;
   MPI_Comm data_comm_ = MPI_COMM_NULL;
   MPI_Comm token_comm_ = MPI_COMM_NULL;
+  MPI_Comm ping_comm_ = MPI_COMM_NULL;  // Note [Liveness check]
+  static constexpr int kPingTag = 1, kPongTag = 2;
+  int64_t pong_payload_ = 1;
 };
 
 }  // namespace

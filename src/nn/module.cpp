@@ -286,7 +286,7 @@ LoadStateDictResult Module::load_state_dict(const StateDict& dict, bool strict) 
     const Tensor* src = dict.find(key);
     if (src == nullptr) continue;
     Tensor target = dst;
-    target.copy_(*src);
+    target.copy_(src->to(target.device()));  // a CPU checkpoint into a GPU model
   }
   return result;
 }

@@ -177,18 +177,24 @@ namespace {
 
 // The model's raw outputs for x, in eval mode and without autograd, kBatch rows at a time (a
 // CNN's activations for a whole test set would take gigabytes).
+Device model_device(const nn::Module& model) {
+  const std::vector<Tensor> params = model.parameters();
+  return params.empty() ? Device::cpu() : params.front().device();
+}
+
 Tensor raw_outputs(nn::Module& model, const Tensor& x) {
   constexpr int64_t kBatch = 500;
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
+  const Device device = model_device(model);  // the outputs come back to the CPU
   Tensor out;
   if (x.size(0) <= kBatch) {
-    out = model(x);
+    out = model(x.to(device)).cpu();
   } else {
     std::vector<Tensor> parts;
     for (int64_t i = 0; i < x.size(0); i += kBatch)
-      parts.push_back(model(x.narrow(0, i, std::min(kBatch, x.size(0) - i))));
+      parts.push_back(model(x.narrow(0, i, std::min(kBatch, x.size(0) - i)).to(device)).cpu());
     out = cat(parts, 0);
   }
   if (was_training) model.train();
@@ -226,10 +232,11 @@ Metrics evaluate_language_model(nn::Module& model, const SplitData& split,
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
+  const Device device = model_device(model);
   double loss_sum = 0, correct = 0, targets = 0;
   for (int64_t i = 0; i < split.size(); i += kWindows) {
     const int64_t n = std::min(kWindows, split.size() - i);
-    const Tensor logits = model(split.x.narrow(0, i, n));  // (n, T, V)
+    const Tensor logits = model(split.x.narrow(0, i, n).to(device)).cpu();  // (n, T, V)
     const Tensor y = split.y.narrow(0, i, n);
     const Tensor valid = y != -100.0;
     const double count = sum(valid).item();

@@ -166,6 +166,7 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       std::fprintf(stderr, "model.init: %zu of %zu tensors from %s; the others start random\n",
                    loaded.size(), model->state_dict().size(), cfg.model.init.c_str());
   }
+  if (!opts.device.is_cpu()) model->to(opts.device);
   data::DataLoaderOptions lo;
   lo.batch_size = tc.batch_size / world;
   lo.num_replicas = world;
@@ -249,7 +250,8 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       opt_state = zero ? zero->gather_state_dict(opt->state_dict()) : opt->state_dict();
     io::NamedTensors t = checkpoint_tensors(*model, model_only ? nullptr : &opt_state,
                                             model_only ? nullptr : sched.get());
-    for (auto& [name, tensor] : t) tensor = tensor.clone();
+    for (auto& [name, tensor] : t)
+      tensor = tensor.device().is_cpu() ? tensor.clone() : tensor.cpu();
     return Checkpoint{std::move(t), state_to_json(st)};
   };
   auto save = [&](bool force) {
@@ -327,7 +329,8 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       const int64_t window = std::min(tc.grad_accum, bpe - window_start);
       const bool last_of_window = batch->index + 1 == window_start + window;
       if (ddp) ddp->set_require_gradient_sync(last_of_window);  // no_sync while accumulating
-      Tensor loss = compute_loss(loss_name, (*model)(batch->x), batch->y);
+      Tensor loss =
+          compute_loss(loss_name, (*model)(batch->x.to(opts.device)), batch->y.to(opts.device));
       double loss_value = loss.item();
       if (group) {  // the global batch's loss, so every rank logs and checks the same value
         Tensor l = full({1}, loss_value, kFloat64);

@@ -458,3 +458,27 @@ TEST(Cli, CtrTrainEvalRecommendPrepare) {
       ember("train " + kSource + "/examples/movielens_lr.toml --set model.type=\\\"mlp\\\""), 2,
       {"model.type = \"mlp\"", "does not fit data.format = \"ctr\""});
 }
+
+// ember launch runs mpirun: rank 0 alone reports and writes the run; the flags are checked.
+TEST(Cli, LaunchTwoRanksAndDistributedFlags) {
+  const fs::path run = kTmp / "iris_launch";
+  fs::remove_all(run);
+  const fs::path cfg = iris_config("launch.toml", "batch_size = 16\n[output]\nplots = false\n");
+  const Result l = ember("launch -n 2 " + cfg.string() + " -- --zero -q --out " + run.string());
+  ASSERT_EQ(l.code, 0) << l.out << l.err;
+  EXPECT_NE(l.out.find("distributed: 2 ranks"), std::string::npos) << l.out;
+  EXPECT_NE(l.out.find("(ZeRO-1)"), std::string::npos) << l.out;
+  EXPECT_EQ(l.out.find("test_accuracy"), l.out.rfind("test_accuracy")) << "one report:\n" << l.out;
+  EXPECT_TRUE(fs::exists(run / "checkpoints" / "best.json"));
+  const Result e = ember("eval " + run.string() + " --json");
+  ASSERT_EQ(e.code, 0) << e.err;
+
+  expect_failure(ember("train " + cfg.string() + " --zero"), 2, {"--zero needs --distributed"});
+  expect_failure(ember("train " + cfg.string() + " --device cuda:7"), 2, {"--device cuda:7"});
+  const Result odd = ember("launch -n 3 " + cfg.string() + " -- -q --out " + run.string());
+  EXPECT_NE(odd.code, 0);
+  EXPECT_NE(odd.err.find("training.batch_size = 16 (the global batch) must be divisible by the 3 "
+                         "ranks"),
+            std::string::npos)
+      << odd.err;
+}

@@ -32,6 +32,22 @@ json::Value metrics_json(const train::Metrics& metrics) {
   return j;
 }
 
+// "cpu", "cuda", "cuda:N", or "auto" (this rank's GPU when CUDA is available, else the CPU).
+Device parse_device(const std::string& name) {
+  if (name == "auto") {
+    if (!cuda::is_available()) return Device::cpu();
+    return Device::cuda(dist::launch_env().local_rank % cuda::device_count());
+  }
+  const Device d = Device::parse(name);
+  const int gpus = cuda::device_count();  // 0 also in builds without CUDA
+  EMBER_CHECK_T(ConfigError, !d.is_cuda() || d.index < gpus, "--device ", name, ": ",
+                gpus == 0
+                    ? std::string("no CUDA device is available here (or this build has no CUDA)")
+                    : "this machine has " + std::to_string(gpus) + " CUDA device(s)",
+                "; use --device cpu or auto");
+  return d;
+}
+
 // ---- ember train ----
 struct TrainArgs {
   std::string config, out, resume;
@@ -40,6 +56,7 @@ struct TrainArgs {
   int64_t stop_after = 0;
   bool distributed = false, zero = false;  // one rank of `mpirun ... ember train --distributed`
   double dist_timeout = 300, bucket_mb = 25;
+  std::string device = "cpu";
 };
 
 // One line on how the ranks spent their time communicating (rank 0's view).
@@ -65,8 +82,11 @@ int run_train(const TrainArgs& a) {
   opts.progress = train::detect_progress_mode(stderr, a.quiet);
   opts.verbose = a.verbose;
   opts.stop_after_steps = a.stop_after;
+  opts.device = parse_device(a.device);
   if (a.distributed) {
-    opts.group = dist::init_process_group({.backend = "mpi", .timeout_seconds = a.dist_timeout});
+    // GPU tensors travel over NCCL, CPU tensors over MPI.
+    opts.group = dist::init_process_group(
+        {.backend = opts.device.is_cuda() ? "nccl" : "mpi", .timeout_seconds = a.dist_timeout});
     opts.zero = a.zero;
     opts.bucket_cap_mb = a.bucket_mb;
     if (opts.group->rank() != 0) opts.progress = train::ProgressMode::Quiet;
@@ -104,8 +124,10 @@ int run_train(const TrainArgs& a) {
 }
 
 // ---- ember eval ----
-int run_eval(const std::string& run_dir, const std::string& data_path, bool as_json) {
+int run_eval(const std::string& run_dir, const std::string& data_path, bool as_json,
+             const std::string& device) {
   train::LoadedRun run = train::load_run(run_dir);
+  run.model->to(parse_device(device));
   train::SplitData split;
   std::string what;
   train::Metrics ranking;  // CTR runs with users and items: HR@10, NDCG@10
@@ -309,6 +331,8 @@ int main(int argc, char** argv) {
       ->add_option("--stop-after", ta.stop_after,
                    "Stop after this many steps (checkpointed; continue with --resume)")
       ->check(CLI::NonNegativeNumber);
+  train_cmd->add_option("--device", ta.device,
+                        "Train on cpu (default), cuda, cuda:N, or auto (a GPU when there is one)");
   train_cmd->add_flag("--distributed", ta.distributed,
                       "Be one rank of a data-parallel run started by mpirun (see ember launch); "
                       "training.batch_size is the global batch");
@@ -327,6 +351,7 @@ int main(int argc, char** argv) {
   cli::add_launch_command(app, la);
 
   std::string run_dir, data_path, input, output, csv_path, target, delimiter, config;
+  std::string device = "cpu";
   std::vector<std::string> overrides;
   bool as_json = false;
   int64_t batch_size = 0;
@@ -337,6 +362,7 @@ int main(int argc, char** argv) {
                        "CSV with the target column (default: the test split, and for CTR runs "
                        "with users and items also HR@10 and NDCG@10)");
   eval_cmd->add_flag("--json", as_json, "Print the metrics as JSON");
+  eval_cmd->add_option("--device", device, "cpu (default), cuda, cuda:N or auto");
 
   int64_t top_k = 5;
   CLI::App* predict_cmd = app.add_subcommand(
@@ -462,7 +488,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "train") return run_train(ta);
     if (command == "launch") return cli::launch(la);
-    if (command == "eval") return run_eval(run_dir, data_path, as_json);
+    if (command == "eval") return run_eval(run_dir, data_path, as_json, device);
     if (command == "predict") return run_predict(run_dir, input, output, top_k);
     if (command == "explain") return cli::explain(ea);
     if (command == "generate") return cli::generate(ga);

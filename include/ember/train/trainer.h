@@ -29,6 +29,9 @@ struct TrainOptions {
   /// Data-parallel training (Note [Distributed training]) over this group; null: one process.
   /// Every rank calls fit() with the same config; training.batch_size stays the global batch.
   std::shared_ptr<dist::ProcessGroup> group = nullptr;
+  /// Where the model trains (Device::cuda(i): issue 7's backend; batches move there, metrics and
+  /// checkpoints come back to the CPU).
+  Device device = Device::cpu();
   bool zero = false;          ///< ZeRO stage 1: optimizer state sharded over the ranks
   double bucket_cap_mb = 25;  ///< DDP gradient bucket size
 };
