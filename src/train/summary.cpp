@@ -174,6 +174,8 @@ ModelSummary summarize(nn::Module& model, const std::vector<int64_t>& input_shap
   s.grad_bytes = bytes_of(params, true);
   s.optimizer_bytes = slots * s.grad_bytes;
   s.total_train_bytes = s.param_bytes + s.grad_bytes + s.optimizer_bytes + s.activation_bytes;
+  // A CUDA context takes roughly 0.5 GiB of device memory; cuBLASLt's workspace is 32 MiB.
+  s.gpu_bytes = s.total_train_bytes + (int64_t{512} << 20) + (int64_t{32} << 20);
   return s;
 }
 
@@ -238,6 +240,8 @@ std::string format_summary(const ModelSummary& s) {
                                                             {"total", s.total_train_bytes}};
   for (const auto& [what, bytes] : mem)
     out += "  " + pad(what, 17, false) + pad(human_bytes(bytes), 12, true) + "\n";
+  out += "GPU memory needed (--device cuda): about " + human_bytes(s.gpu_bytes) +
+         " (the total plus the CUDA context and cuBLAS workspaces)\n";
   return out;
 }
 
@@ -267,6 +271,7 @@ json::Value summary_to_json(const ModelSummary& s) {
   out["optimizer_bytes"] = s.optimizer_bytes;
   out["activation_bytes"] = s.activation_bytes;
   out["total_train_bytes"] = s.total_train_bytes;
+  out["gpu_bytes"] = s.gpu_bytes;
   return out;
 }
 

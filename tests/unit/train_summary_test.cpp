@@ -53,6 +53,7 @@ TEST(TrainSummary, SmallMlpByHand) {
   EXPECT_EQ(s.optimizer_bytes, 536);
   EXPECT_EQ(s.activation_bytes, 19 * 32 * 4);
   EXPECT_EQ(s.total_train_bytes, 268 + 268 + 536 + 2432);
+  EXPECT_EQ(s.gpu_bytes, s.total_train_bytes + (544 << 20));  // + CUDA context, cuBLAS workspace
 }
 
 TEST(TrainSummary, NormsDropoutFrozenParametersAndOptimizers) {

@@ -39,6 +39,7 @@ struct ModelSummary {
   std::string optimizer;
   int64_t param_bytes = 0, grad_bytes = 0, optimizer_bytes = 0, activation_bytes = 0;
   int64_t total_train_bytes = 0;
+  int64_t gpu_bytes = 0;  ///< total_train_bytes plus the CUDA context and cuBLAS workspaces
 };
 
 /// Walks the leaf modules of model (a Sequential, nested Sequentials flattened; any other module
