@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "ember/autograd/functional.h"
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/generator.h"
 #include "ember/nn/init.h"
@@ -151,7 +152,14 @@ Tensor GPT::hidden(const Tensor& idx, KVCache* cache) {
                     " positions do not fit the context of block_size = ", config.block_size);
   const Tensor pos = arange(static_cast<double>(past), static_cast<double>(past + T));
   Tensor x = drop->forward(wte->forward(idx) + wpe->forward(pos));  // (B, T, C)
-  for (int64_t l = 0; l < config.n_layer; ++l) x = h->at<GPTBlock>(l)->forward(x, cache, l);
+  for (int64_t l = 0; l < config.n_layer; ++l) {
+    auto block = h->at<GPTBlock>(l);
+    if (gradient_checkpointing && cache == nullptr)
+      x = autograd::checkpoint([block](const Tensor& t) { return block->forward(t, nullptr, 0); },
+                               x);
+    else
+      x = block->forward(x, cache, l);
+  }
   if (cache) cache->length += T;
   return ln_f->forward(x);
 }

@@ -39,7 +39,11 @@ BertConfig bert_config(const train::ModelConfig& cfg, int64_t vocab_size, int64_
 std::shared_ptr<nn::Module> create_model(const train::ModelConfig& cfg,
                                          const std::vector<int64_t>& input_shape,
                                          int64_t out_features, int64_t vocab_size) {
-  if (cfg.type == "gpt") return std::make_shared<GPT>(gpt_config(cfg, out_features));
+  if (cfg.type == "gpt") {
+    auto gpt = std::make_shared<GPT>(gpt_config(cfg, out_features));
+    gpt->gradient_checkpointing = cfg.gradient_checkpointing;
+    return gpt;
+  }
   if (cfg.type == "bert" || cfg.type == "bert_mlm" || cfg.type == "bow") {
     EMBER_CHECK_T(
         ConfigError, vocab_size >= 3, "model.type = \"", cfg.type,

@@ -256,6 +256,8 @@ ModelConfig read_model(TomlTable t) {
     m.block_size = t.get_int("block_size", m.block_size, Range::at_least(1));
     m.dropout = t.get_double("dropout", m.dropout, Range::half_open(0, 1));
     if (m.type == "gpt") m.bias = t.get_bool("bias", m.bias);
+    if (m.type == "gpt")
+      m.gradient_checkpointing = t.get_bool("gradient_checkpointing", m.gradient_checkpointing);
     if (m.type != "gpt") m.init = t.get_string("init", m.init);
     t.finish();
     if (m.n_embd % m.n_head != 0)
@@ -520,6 +522,7 @@ void write_model(Writer& w, const ModelConfig& m) {
     w.key("block_size", m.block_size);
     w.key("dropout", m.dropout);
     if (m.type == "gpt") w.key("bias", m.bias);
+    if (m.type == "gpt") w.key("gradient_checkpointing", m.gradient_checkpointing);
     if (m.type != "gpt") w.key("init", m.init);
   } else if (m.type == "bow") {
     w.key("block_size", m.block_size);

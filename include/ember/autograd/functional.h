@@ -20,6 +20,13 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
                          bool create_graph = false, bool allow_unused = false);
 
+/// Activation recomputation (torch.utils.checkpoint, Note [Activation checkpointing]): returns
+/// fn(x) without keeping the activations inside fn; backward runs fn(x) again, with the random
+/// numbers of the first run (dropout masks match), and backpropagates through it, so the
+/// parameters fn uses get their gradients as usual. Saves memory for compute: about one more
+/// forward per backward. Without grad mode, or when x needs no gradient, it is just fn(x).
+Tensor checkpoint(const std::function<Tensor(const Tensor&)>& fn, const Tensor& x);
+
 /// Result of a gradient check: the worst absolute and relative error and where it was.
 struct GradcheckResult {
   bool ok = true;

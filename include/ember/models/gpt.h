@@ -86,6 +86,9 @@ class GPT : public nn::Module {
   std::string extra_repr() const override;
 
   GPTConfig config;
+  /// Recompute each block's activations in backward instead of keeping them (autograd::checkpoint;
+  /// Hugging Face's gradient_checkpointing): less memory, about one more forward per step.
+  bool gradient_checkpointing = false;
   std::shared_ptr<nn::Embedding> wte, wpe;  ///< transformer.wte, transformer.wpe
   std::shared_ptr<nn::Dropout> drop;
   std::shared_ptr<nn::ModuleList> h;  ///< GPTBlocks

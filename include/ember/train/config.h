@@ -117,6 +117,7 @@ struct ModelConfig {
   int64_t n_layer = 4, n_head = 4, n_embd = 256;
   int64_t block_size = 128;  ///< gpt: context length and training windows; bert: most tokens
   bool bias = true;          ///< biases in Linear and LayerNorm layers
+  bool gradient_checkpointing = false;  ///< gpt: recompute block activations in backward
   // ctr models (logistic, fm, deepfm, wide_deep on data.format = "ctr"; see models::CTRModel),
   // which also use hidden, activation, dropout and norm for their DNN:
   int64_t embed_dim = 10;  ///< fm, deepfm, wide_deep: embedding size k
