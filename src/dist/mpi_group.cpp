@@ -264,6 +264,9 @@ class MpiGroup final : public ProcessGroup {
     MPI_Comm_set_errhandler(data_comm_, MPI_ERRORS_RETURN);
     MPI_Comm_set_errhandler(token_comm_, MPI_ERRORS_RETURN);
     MPI_Comm_set_errhandler(ping_comm_, MPI_ERRORS_RETURN);
+    // Errors that OpenMPI's non-blocking collectives report on the world communicator (e.g. a
+    // truncated message when ranks disagree on a size) come back as codes, not a fatal abort.
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     MPI_Comm_rank(data_comm_, &rank_);
     MPI_Comm_size(data_comm_, &size_);
   }
@@ -363,8 +366,10 @@ class MpiGroup final : public ProcessGroup {
     int64_t sleep_us = 0;
     while (remaining > 0) {
       int outcount = 0;
-      check_mpi(MPI_Testsome(total, st.reqs.data(), &outcount, done.data(), MPI_STATUSES_IGNORE),
-                "MPI_Testsome");
+      const int rc =
+          MPI_Testsome(total, st.reqs.data(), &outcount, done.data(), MPI_STATUSES_IGNORE);
+      if (rc != MPI_SUCCESS) check_tokens_after_error(st);  // names a mismatch when there is one
+      check_mpi(rc, "MPI_Testsome");
       if (outcount == MPI_UNDEFINED) break;
       remaining -= outcount;
       for (int k = 0; k < outcount; ++k) {
@@ -387,6 +392,29 @@ class MpiGroup final : public ProcessGroup {
       }
       sleep_us = std::min<int64_t>(std::max<int64_t>(2 * sleep_us, 20), 200);
       std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+    }
+  }
+
+  // After the collective failed inside MPI: ranks that disagree on the collective make it fail
+  // (e.g. a truncated message), so give their tokens a moment and report the mismatch if any.
+  void check_tokens_after_error(Pending& st) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    bool pending = true;
+    while (pending && std::chrono::steady_clock::now() < until) {
+      pending = false;
+      for (size_t i = 1; i < st.reqs.size(); ++i) {
+        const int p = st.peer_of[i];
+        if (p < 0 || st.reqs[i] == MPI_REQUEST_NULL) continue;
+        int flag = 0;
+        if (MPI_Test(&st.reqs[i], &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS) continue;
+        if (!flag) {
+          pending = true;
+          continue;
+        }
+        st.arrived[static_cast<size_t>(p)] = true;
+        check_token(st.mine, st.theirs[static_cast<size_t>(p)], p);
+      }
+      if (pending) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
 
