@@ -239,12 +239,15 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   constexpr double kMinCheckpointSeconds = 10;
   Checkpoint best;  // the best model's checkpoint not yet on disk (empty: nothing pending)
   auto last_save = std::chrono::steady_clock::time_point{};
-  auto snapshot = [&](bool model_only) {
-    // Never let a diverged model replace a good checkpoint (a NaN shows in the loss only later).
+  // Never let a diverged model replace a good checkpoint (a NaN shows in the loss only later).
+  auto check_finite = [&] {
     for (const Tensor& p : model->parameters())
       EMBER_CHECK_T(RunError, std::isfinite(p.abs().sum().item()), "step ", st.step,
                     ": the parameters are no longer finite; stopped. Try a lower optimizer.lr ",
                     "or training.grad_clip. The last good checkpoint is kept in ", ckpt_dir);
+  };
+  auto snapshot = [&](bool model_only) {
+    check_finite();
     optim::StateDict opt_state;
     if (!model_only)
       opt_state = zero ? zero->gather_state_dict(opt->state_dict()) : opt->state_dict();
@@ -264,12 +267,13 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       due = flag.item() != 0;
     }
     if (!due) return;
-    Checkpoint last = snapshot(/*model_only=*/false);
     last_save = now;
-    if (!lead) {
-      best = {};
+    if (!lead) {  // rank 0 writes; the others fail with it and take part in ZeRO's gather
+      check_finite();
+      if (zero) zero->gather_state_dict(opt->state_dict());
       return;
     }
+    Checkpoint last = snapshot(/*model_only=*/false);
     if (!best.tensors.empty()) {
       save_checkpoint(ckpt_dir, "best", best.state["step"].as_int(), best);
       best = {};
@@ -296,8 +300,11 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
       st.best = value;
       st.best_step = st.step;
       st.bad_evals = 0;
-      best = snapshot(/*model_only=*/true);
-      best.state["step"] = st.step;
+      check_finite();  // on every rank, so that all stop together
+      if (lead) {      // only rank 0 writes it
+        best = snapshot(/*model_only=*/true);
+        best.state["step"] = st.step;
+      }
     } else {
       ++st.bad_evals;
     }
