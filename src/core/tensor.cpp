@@ -100,6 +100,7 @@ uint64_t Tensor::version() const { return storage()->version(); }
 
 bool Tensor::is_contiguous() const {
   const TensorImpl& t = checked(impl_);
+  if (t.numel == 0) return true;  // as torch: no element is out of place
   int64_t expected = 1;
   for (size_t i = t.shape.size(); i-- > 0;) {
     if (t.shape[i] == 1) continue;

@@ -92,7 +92,8 @@ void inplace(Tensor& self, const std::vector<Tensor>& others, const char* op,
              const std::function<void()>& kernel,
              const std::function<Tensor(const Tensor& old_self)>& out_of_place) {
   check_defined(self, op, "self");
-  for (int64_t d = 0; d < self.dim(); ++d)  // as torch: no writes through broadcast (stride 0) dims
+  // As torch: no writes through broadcast (stride 0) dims; an empty tensor has no element to clash.
+  for (int64_t d = 0; d < self.dim() && self.numel() > 0; ++d)
     EMBER_CHECK(self.stride(d) != 0 || self.size(d) <= 1, op,
                 ": more than one element of the written-to tensor (shape ", self.shape_str(),
                 ", strides ", detail::shape_to_string(self.strides()),

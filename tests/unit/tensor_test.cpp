@@ -27,3 +27,11 @@ TEST(Tensor, ItemRequiresOneElement) {
   EXPECT_THROW(ones({2}).item(), ValueError);
   EXPECT_EQ(ones({1, 1}).item<float>(), 1.0f);
 }
+
+TEST(Tensor, EmptyTensorsAreContiguousAsInTorch) {
+  EXPECT_TRUE(zeros({2, 0}).is_contiguous());
+  EXPECT_TRUE(zeros({0, 3}).t().is_contiguous());
+  EXPECT_TRUE(zeros({4, 3}).narrow(0, 1, 0).is_contiguous());
+  EXPECT_FALSE(zeros({4, 3}).t().is_contiguous());
+  EXPECT_EQ(zeros({2, 0}).contiguous().numel(), 0);
+}
