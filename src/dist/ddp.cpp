@@ -2,8 +2,6 @@
 #include "ember/dist/ddp.h"
 
 #include <chrono>
-#include <cstring>
-#include <unordered_map>
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/ops/creation.h"
@@ -95,8 +93,6 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module,
   }
 
   // The hooks hold the state weakly: a dead DDP leaves harmless hooks behind.
-  std::unordered_map<const TensorImpl*, size_t> index;
-  for (size_t k = 0; k < n; ++k) index[s.params[k].impl()] = k;
   for (size_t k = 0; k < n; ++k) {
     std::weak_ptr<State> weak = state_;
     s.params[k].register_post_accumulate_grad_hook([weak, k](const Tensor&) {
@@ -147,7 +143,6 @@ void DistributedDataParallel::State::on_grad(size_t i) {
 void DistributedDataParallel::State::start_ready_buckets() {
   while (next_start < buckets.size() && buckets[next_start].pending == 0) {
     Bucket& b = buckets[next_start++];
-    if (first_start < 0) first_start = now_seconds();
     b.work = group->allreduce_async(b.flat, ReduceOp::Avg);
   }
 }
@@ -173,7 +168,6 @@ void DistributedDataParallel::sync_gradients() {
   }
   const double t1 = now_seconds();
   s.stats.wait_seconds += t1 - t0;
-  s.stats.backward_seconds += t1 - s.first_start;
   ++s.stats.syncs;
 
   NoGradGuard no_grad;
@@ -193,7 +187,6 @@ void DistributedDataParallel::sync_gradients() {
   }
   s.ready.assign(s.params.size(), false);
   s.next_start = 0;
-  s.first_start = -1;
 }
 
 }  // namespace ember::dist

@@ -197,19 +197,26 @@ void Module::zero_grad(bool set_to_none) {
   for (const Tensor& p : parameters()) autograd::zero_grad(p, set_to_none);
 }
 
+namespace {
+// Makes t hold n's data in place, so every handle on the parameter (optimizers, tied modules)
+// sees the converted tensor.
+void adopt_data(const Tensor& t, const Tensor& n) {
+  TensorImpl& impl = *t.impl();
+  impl.storage = n.storage();
+  impl.shape = n.shape();
+  impl.strides = n.strides();
+  impl.offset = n.offset();
+  impl.dtype = n.dtype();
+  impl.is_view = false;
+}
+}  // namespace
+
 Module& Module::to(DType dtype) {
   NoGradGuard no_grad;
   auto convert = [dtype](const Tensor& t) {
     if (!t.is_floating_point() || t.dtype() == dtype) return;
-    Tensor n = t.detach().to(dtype).contiguous();
-    TensorImpl& impl = *t.impl();
-    impl.storage = n.storage();
-    impl.shape = n.shape();
-    impl.strides = n.strides();
-    impl.offset = n.offset();
-    impl.dtype = dtype;
-    impl.is_view = false;
-    impl.grad = Tensor();
+    adopt_data(t, t.detach().to(dtype).contiguous());
+    t.impl()->grad = Tensor();
   };
   for (const Tensor& p : parameters()) convert(p);
   for (const Tensor& b : buffers()) convert(b);
@@ -220,15 +227,9 @@ Module& Module::to(Device device) {
   NoGradGuard no_grad;
   auto move = [device](const Tensor& t) {
     if (t.device() == device) return;
-    Tensor n = t.detach().to(device);
-    Tensor g = t.grad();
-    TensorImpl& impl = *t.impl();
-    impl.storage = n.storage();
-    impl.shape = n.shape();
-    impl.strides = n.strides();
-    impl.offset = n.offset();
-    impl.is_view = false;
-    if (g.defined()) impl.grad = g.detach().to(device);
+    const Tensor g = t.grad();
+    adopt_data(t, t.detach().to(device));
+    if (g.defined()) t.impl()->grad = g.detach().to(device);
   };
   for (const Tensor& p : parameters()) move(p);
   for (const Tensor& b : buffers()) move(b);

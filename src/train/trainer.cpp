@@ -395,13 +395,15 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   result.best_step = st.best_step;
   result.stopped_early = stop_early;
   result.interrupted = !done() && interrupted();
-  if (ddp) result.comm = ddp->stats();
-  result.optimizer_state_bytes = dist::state_bytes(opt->state_dict());
-  result.optimizer_state_bytes_total = result.optimizer_state_bytes;
-  if (zero) {  // the shards add up to the whole
-    Tensor total = full({1}, static_cast<double>(result.optimizer_state_bytes), kFloat64);
-    group->allreduce(total, dist::ReduceOp::Sum);
-    result.optimizer_state_bytes_total = static_cast<size_t>(total.item());
+  if (ddp) {  // the distributed report (one-process runs skip copying the optimizer state)
+    result.comm = ddp->stats();
+    result.optimizer_state_bytes = dist::state_bytes(opt->state_dict());
+    result.optimizer_state_bytes_total = result.optimizer_state_bytes;
+    if (zero) {  // the shards add up to the whole
+      Tensor total = full({1}, static_cast<double>(result.optimizer_state_bytes), kFloat64);
+      group->allreduce(total, dist::ReduceOp::Sum);
+      result.optimizer_state_bytes_total = static_cast<size_t>(total.item());
+    }
   }
   if (result.interrupted || !lead) return result;
 

@@ -19,12 +19,11 @@ struct DDPOptions {
 
 /// Communication counters since construction.
 struct DDPStats {
-  int64_t syncs = 0;            ///< gradient synchronisations (optimizer steps)
-  int64_t reductions = 0;       ///< bucket allreduces
-  double bytes = 0;             ///< gradient bytes reduced
-  double comm_seconds = 0;      ///< summed durations of the allreduces, start to completion
-  double wait_seconds = 0;      ///< time sync_gradients() blocked: communication not hidden
-  double backward_seconds = 0;  ///< first bucket start to sync_gradients() (the overlap window)
+  int64_t syncs = 0;        ///< gradient synchronisations (optimizer steps)
+  int64_t reductions = 0;   ///< bucket allreduces
+  double bytes = 0;         ///< gradient bytes reduced
+  double comm_seconds = 0;  ///< summed durations of the allreduces, start to completion
+  double wait_seconds = 0;  ///< time sync_gradients() blocked: communication not hidden
 };
 
 /// Note [DDP buckets]
@@ -79,7 +78,6 @@ class DistributedDataParallel {
     std::vector<Bucket> buckets;
     size_t next_start = 0;  // the next bucket to start (they start in order)
     bool require_sync = true;
-    double first_start = -1;  // steady-clock seconds when this backward's first bucket started
     DDPStats stats;
     void on_grad(size_t i);
     void copy_in(size_t i);
