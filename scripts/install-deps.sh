@@ -19,6 +19,7 @@ packages=(
                               # id exchange) and mpirun to launch the ranks
   nodejs                   # runs the reference GPT-2 encoders (npm gpt-3-encoder, js-tiktoken)
   time                     # /usr/bin/time for bench/iris_process.sh
+  bc procps                # timing arithmetic and pgrep in the distributed failure tests
 )
 
 missing=()
