@@ -8,6 +8,7 @@
 // "RATIO<TAB>ember/libtorch<TAB>ratio", "AGREE<TAB>what<TAB>max |logit difference|" and
 // "MEM<TAB>impl<TAB>table bytes<TAB>grad bytes<TAB>Adam state bytes" (the embedding tables
 // linear.weight and embedding.weight only).
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -227,9 +228,14 @@ struct TorchTrainer {
     opt =
         std::make_unique<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(1e-3));
   }
+  bool bf16 = false;  // forward under CPU autocast to bfloat16, as torch.autocast("cpu")
   void step(const torch::Tensor& x, const torch::Tensor& y) {
     opt->zero_grad();
-    const torch::Tensor logits = model->forward(x);
+    at::autocast::set_cpu_enabled(bf16);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    const torch::Tensor logits = model->forward(x).to(torch::kFloat32);
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
     torch::nn::functional::binary_cross_entropy_with_logits(logits, y.unsqueeze(1)).backward();
     opt->step();
   }
@@ -292,9 +298,12 @@ int main(int argc, char** argv) {
   try {
     std::string dir, only;
     int reps = 7, steps = 50;
+    bool bf16 = false;  // Ember at set_float32_matmul_precision("medium"), libtorch autocast
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
-      if ((a == "--reps" || a == "--steps" || a == "--only") && i + 1 < argc) {
+      if (a == "--bf16") {
+        bf16 = true;
+      } else if ((a == "--reps" || a == "--steps" || a == "--only") && i + 1 < argc) {
         const std::string v = argv[++i];
         if (a == "--only")
           only = v;
@@ -305,7 +314,7 @@ int main(int argc, char** argv) {
       } else {
         std::fprintf(stderr,
                      "usage: deepfm_bench [DIR] [--reps R] [--steps N] "
-                     "[--only ember|libtorch]\n");
+                     "[--only ember|libtorch] [--bf16]\n");
         return 2;
       }
     }
@@ -329,6 +338,8 @@ int main(int argc, char** argv) {
                 max_logit_difference(d));
     EmberTrainer e(d);
     TorchTrainer t(d);
+    t.bf16 = bf16;
+    if (bf16) ember::set_float32_matmul_precision("medium");
     int ie = 0, it = 0;
     const auto ember_step = [&] {
       e.step(d.ex[ie % kBatches], d.ey[ie % kBatches]);
@@ -347,8 +358,8 @@ int main(int argc, char** argv) {
       if (only != "libtorch") te.push_back(bench::seconds_of(ember_step, steps));
       if (only != "ember") tt.push_back(bench::seconds_of(torch_step, steps));
     }
-    if (only != "libtorch") print_train("ember", te);
-    if (only != "ember") print_train("libtorch", tt);
+    if (only != "libtorch") print_train(bf16 ? "ember-bf16" : "ember", te);
+    if (only != "ember") print_train(bf16 ? "libtorch-bf16" : "libtorch", tt);
     if (only.empty())
       std::printf("RATIO\tember/libtorch\t%.3f\n", stats_of(tt).median / stats_of(te).median);
     print_mem("ember", e.bytes());

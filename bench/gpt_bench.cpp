@@ -6,6 +6,7 @@
 // s/step<TAB>min<TAB>max<TAB>tokens/s", "GEN<TAB>model<TAB>impl<TAB>median
 // s<TAB>min<TAB>max<TAB>tokens/s" and "RSS<TAB>task<TAB>impl<TAB>baseline MB<TAB>model built
 // MB<TAB>peak MB".
+#include <ATen/autocast_mode.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
 
@@ -217,11 +218,16 @@ struct TorchTrainer {
     opt = std::make_unique<torch::optim::AdamW>(
         model->parameters(), torch::optim::AdamWOptions(1e-3).betas({0.9, 0.99}).weight_decay(0.1));
   }
+  bool bf16 = false;  // forward and loss under CPU autocast to bfloat16, as torch.autocast("cpu")
   double step(const torch::Tensor& x, const torch::Tensor& y) {
     const auto t0 = std::chrono::steady_clock::now();
+    at::autocast::set_cpu_enabled(bf16);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     torch::Tensor logits = model->forward(x);
-    torch::Tensor loss =
-        torch::nn::functional::cross_entropy(logits.view({-1, kAusten.vocab}), y.view({-1}));
+    torch::Tensor loss = torch::nn::functional::cross_entropy(
+        logits.view({-1, kAusten.vocab}).to(torch::kFloat32), y.view({-1}));
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
     opt->zero_grad();
     loss.backward();
     opt->step();
@@ -236,15 +242,19 @@ void print_train(const char* impl, const std::vector<double>& times) {
   std::fflush(stdout);
 }
 
-// Alternating blocks of `per_block` steps, after `warmup` steps of each (not counted). only:
+// Alternating blocks of `per_block` steps, after `warmup` steps of each (not counted). bf16:
+// Ember at set_float32_matmul_precision("medium"), libtorch under bfloat16 autocast. only:
 // "ember" or "libtorch" times one framework alone (for profiling); empty: both.
-void bench_train(const std::string& only = "", int warmup = 1, int blocks = 4, int per_block = 2) {
+void bench_train(const std::string& only = "", bool bf16 = false, int warmup = 1, int blocks = 4,
+                 int per_block = 2) {
   if (!only.empty() && only != "ember" && only != "libtorch")
     throw std::invalid_argument("unknown implementation " + only);
   const Batches b = make_batches(4);
   const bool run_e = only != "libtorch", run_t = only != "ember";
   EmberTrainer e;
   TorchTrainer t;
+  t.bf16 = bf16;
+  ember::set_float32_matmul_precision(bf16 ? "medium" : "highest");
   size_t i = 0;
   for (int w = 0; w < warmup; ++w, ++i) {
     if (run_e) e.step(b.ex[i % 4], b.ey[i % 4]);
@@ -257,8 +267,9 @@ void bench_train(const std::string& only = "", int warmup = 1, int blocks = 4, i
     for (int s = 0; s < per_block && run_t; ++s, ++i)
       tt.push_back(t.step(b.tx[i % 4], b.ty[i % 4]));
   }
-  if (run_e) print_train("ember", te);
-  if (run_t) print_train("libtorch", tt);
+  ember::set_float32_matmul_precision("highest");
+  if (run_e) print_train(bf16 ? "ember-bf16" : "ember", te);
+  if (run_t) print_train(bf16 ? "libtorch-bf16" : "libtorch", tt);
 }
 
 // ---- generation (batch 1, greedy, kNewTokens after a kPrompt-token prompt) ----
@@ -443,6 +454,8 @@ int main(int argc, char** argv) {
   try {
     if (what == "train") {
       bench_train(argc > 2 ? argv[2] : "");
+    } else if (what == "train-bf16") {
+      bench_train(argc > 2 ? argv[2] : "", true);
     } else if (what == "gen" && argc > 2) {
       const std::string m = argv[2];
       if (argc > 3) {
@@ -457,6 +470,7 @@ int main(int argc, char** argv) {
       bench_rss(argv[2], argv[3]);
     } else if (what == "all") {
       bench_train();
+      bench_train("", true);
       bench_generate("austen", kAusten, 5, kNewTokens);
       bench_generate("gpt2", kGpt2, 2, 8);
       for (const char* task : {"train", "gen"})
@@ -466,7 +480,7 @@ int main(int argc, char** argv) {
         }
     } else {
       std::fprintf(stderr,
-                   "usage: gpt_bench [all | train [ember|libtorch] | gen austen|gpt2 "
+                   "usage: gpt_bench [all | train|train-bf16 [ember|libtorch] | gen austen|gpt2 "
                    "[ember|libtorch|libtorch-mv] | rss ember|libtorch train|gen]\n");
       return 2;
     }

@@ -2,7 +2,7 @@
 """The PyTorch side of bench/gpt_bench.cpp: training steps of the austen_char model (random token
 batches) and KV-cached greedy generation at batch 1 (austen-shaped and GPT-2-small-shaped).
 
-  /usr/bin/python3 bench/gpt_bench.py [--threads 2] [--what all|train|gen]
+  /usr/bin/python3 bench/gpt_bench.py [--threads 2] [--what all|train|train-bf16|gen]
 
 The model is bench/austen_char.py's GPT (the PyTorch twin of examples/austen_char.toml); the
 KV-cache loop below runs its blocks one position at a time, concatenating past keys and values.
@@ -30,7 +30,7 @@ def stats(v):
     return v[len(v) // 2], v[0], v[-1]
 
 
-def train(warmup=1, steps=6, report=True):
+def train(warmup=1, steps=6, report=True, bf16=False):
     torch.manual_seed(0)
     s = AUSTEN
     model = GPT(s["V"], s["T"], s["L"], s["H"], s["C"])
@@ -42,7 +42,9 @@ def train(warmup=1, steps=6, report=True):
     for i in range(warmup + steps):
         x, y = batches[i % 4]
         t0 = time.perf_counter()
-        loss = F.cross_entropy(model(x).view(-1, s["V"]), y.view(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x)
+        loss = F.cross_entropy(logits.view(-1, s["V"]).float(), y.view(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -50,7 +52,7 @@ def train(warmup=1, steps=6, report=True):
             times.append(time.perf_counter() - t0)
     med, lo, hi = stats(times)
     if report:
-        print(f"TRAIN\tpytorch\t{med:.4f}\t{lo:.4f}\t{hi:.4f}\t{BATCH * s['T'] / med:.0f}", flush=True)
+        print(f"TRAIN\tpytorch{'-bf16' if bf16 else ''}\t{med:.4f}\t{lo:.4f}\t{hi:.4f}\t{BATCH * s['T'] / med:.0f}", flush=True)
 
 
 def block_step(b, x, past):
@@ -111,7 +113,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--what", default="all",
-                    choices=["all", "train", "gen", "rss-train", "rss-gen"])
+                    choices=["all", "train", "train-bf16", "gen", "rss-train", "rss-gen"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     if a.what.startswith("rss"):  # one task in this fresh process, as gpt_bench rss
@@ -127,6 +129,8 @@ def main():
         return
     if a.what in ("all", "train"):
         train()
+    if a.what in ("all", "train-bf16"):
+        train(bf16=True)
     if a.what in ("all", "gen"):
         gen("austen", AUSTEN, 5, NEW)
         gen("gpt2", GPT2, 1, 8)

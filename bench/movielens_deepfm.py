@@ -247,7 +247,9 @@ def bench(args):
 
     def step(x, y):
         opt.zero_grad()
-        F.binary_cross_entropy_with_logits(model(x), y.unsqueeze(1)).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            logits = model(x)
+        F.binary_cross_entropy_with_logits(logits.float(), y.unsqueeze(1)).backward()
         opt.step()
 
     for i in range(10):
@@ -260,7 +262,7 @@ def bench(args):
         times.append((time.perf_counter() - t0) / args.steps)
     times.sort()
     med = times[len(times) // 2]
-    print(f"TRAIN\tpytorch\t{args.threads}\t{med:.6f}\t{times[0]:.6f}\t{times[-1]:.6f}\t"
+    print(f"TRAIN\tpytorch{'-bf16' if args.bf16 else ''}\t{args.threads}\t{med:.6f}\t{times[0]:.6f}\t{times[-1]:.6f}\t"
           f"{BATCH / med:.0f}", flush=True)
 
 
@@ -272,6 +274,8 @@ def main():
     p.add_argument("--model", choices=("lr", "fm", "deepfm"), default="deepfm")
     p.add_argument("--bench", action="store_true", help="time training steps instead")
     p.add_argument("--threads", type=int, default=1, help="--bench: torch.set_num_threads")
+    p.add_argument("--bf16", action="store_true",
+                   help="--bench: forward under torch.autocast('cpu', dtype=torch.bfloat16)")
     p.add_argument("--reps", type=int, default=7, help="--bench: timed blocks")
     p.add_argument("--steps", type=int, default=50, help="--bench: steps per block")
     args = p.parse_args()

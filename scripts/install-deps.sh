@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libopenblas-openmp-dev   # BLAS/LAPACK, OpenMP build: one thread pool shared with our kernels
+  libdnnl-dev              # oneDNN: bfloat16 GEMM for set_float32_matmul_precision("medium")
   libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch libtorch-dev  # PyTorch 1.13: the numerical oracle (parity tests) and the benchmark rival
   python3-numpy

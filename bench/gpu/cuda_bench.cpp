@@ -37,12 +37,12 @@ int main() {
   const int64_t n = 4096;
   Tensor a = randn({n, n}, gpu), b = randn({n, n}, gpu);
   for (const char* p : {"highest", "high", "medium"}) {
-    cuda::set_matmul_precision(p);
+    set_float32_matmul_precision(p);
     const double ms = time_ms([&] { (void)matmul(a, b); });
     report(std::string("matmul 4096^3 fp32 precision=") + p, ms, 2.0 * n * n * n / ms / 1e9,
            "TFLOP/s");
   }
-  cuda::set_matmul_precision("highest");
+  set_float32_matmul_precision("highest");
   Tensor x = randn({int64_t(1) << 26}, gpu), y = randn({int64_t(1) << 26}, gpu);
   double ms = time_ms([&] { (void)add(x, y); });
   report("add 64M fp32", ms, 3.0 * 4 * (1 << 26) / ms / 1e6, "GB/s");

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   }
   const int64_t B = argc > 1 ? std::atoll(argv[1]) : 16, steps = argc > 2 ? std::atoll(argv[2]) : 20;
   const std::string precision = argc > 3 ? argv[3] : "high";
-  cuda::set_matmul_precision(precision);
+  set_float32_matmul_precision(precision);
   const Device gpu = Device::cuda();
 
   // The matmul rate this precision reaches here: the MFU denominator.

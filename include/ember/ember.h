@@ -9,6 +9,7 @@
 #include "ember/core/dtype.h"
 #include "ember/core/error.h"
 #include "ember/core/generator.h"
+#include "ember/core/matmul_precision.h"
 #include "ember/core/storage.h"
 #include "ember/core/tensor.h"
 #include "ember/data/data.h"

@@ -31,15 +31,6 @@ size_t malloc_count() {
   return 0;
 }
 
-void set_matmul_precision(const std::string& precision) {
-  EMBER_CHECK(precision == "highest" || precision == "high" || precision == "medium",
-              "set_matmul_precision: expected \"highest\", \"high\" or \"medium\", got \"",
-              precision, "\"");
-}
-std::string matmul_precision() {
-  return "highest";
-}
-
 Tensor pinned_empty(IntList, DType) {
   no_cuda("cuda::pinned_empty");
 }

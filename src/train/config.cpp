@@ -373,6 +373,8 @@ TrainingConfig read_training(TomlTable t) {
   c.prefetch = t.get_int("prefetch", c.prefetch, Range::at_least(0));
   c.workers = t.get_int("workers", c.workers, Range::closed(1, 64));
   c.log_every = t.get_int("log_every", c.log_every, Range::at_least(0));
+  c.matmul_precision =
+      t.get_string("matmul_precision", c.matmul_precision, {"highest", "high", "medium"});
   t.finish();
   return c;
 }
@@ -654,6 +656,7 @@ std::string to_toml(const TrainConfig& c) {
   w.key("prefetch", c.training.prefetch);
   w.key("workers", c.training.workers);
   w.key("log_every", c.training.log_every);
+  w.key("matmul_precision", c.training.matmul_precision);
 
   w.section("output");
   w.key("dir", c.output.dir);

@@ -8,6 +8,7 @@
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/generator.h"
+#include "ember/core/matmul_precision.h"
 #include "ember/data/loader.h"
 #include "ember/dist/zero.h"
 #include "ember/io/file.h"
@@ -126,6 +127,20 @@ void check_monitor(const TrainConfig& cfg, const std::string& monitor, data::Tas
                 "; allowed: ", allowed);
 }
 
+// Sets the float32 matmul precision for one run and restores the caller's afterwards.
+class MatmulPrecisionScope {
+ public:
+  explicit MatmulPrecisionScope(const std::string& precision) {
+    set_float32_matmul_precision(precision);
+  }
+  ~MatmulPrecisionScope() { set_float32_matmul_precision(saved_); }
+  MatmulPrecisionScope(const MatmulPrecisionScope&) = delete;
+  MatmulPrecisionScope& operator=(const MatmulPrecisionScope&) = delete;
+
+ private:
+  std::string saved_ = get_float32_matmul_precision();
+};
+
 }  // namespace
 
 TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
@@ -154,6 +169,8 @@ TrainResult fit(const TrainConfig& cfg, const TrainOptions& opts) {
   EMBER_CHECK_T(ConfigError, tc.batch_size % world == 0, cfg.source,
                 ": training.batch_size = ", tc.batch_size,
                 " (the global batch) must be divisible by the ", world, " ranks");
+
+  const MatmulPrecisionScope precision(tc.matmul_precision);
 
   // Data, model, loss, optimizer, schedule.
   PreparedData data = prepare_data(cfg);

@@ -352,6 +352,34 @@ TEST(Cli, TextRunTrainEvalGenerate) {
   expect_failure(ember("generate " + (kTmp / "nowhere").string()), 2, {"nowhere"});
 }
 
+// --matmul-precision medium (bfloat16 GEMM operands): the run still learns the corpus, records the
+// precision in its config (so --resume keeps it), and a bad name is a usage error.
+TEST(Cli, TrainAtMediumMatmulPrecision) {
+  std::string text;
+  for (int i = 0; i < 300; ++i) text += "the cat sat on the mat. ";
+  write("corpus_medium.txt", text);
+  const fs::path cfg = write("gpt_medium.toml",
+                             "[data]\nformat = \"text\"\npath = \"corpus_medium.txt\"\n"
+                             "[model]\ntype = \"gpt\"\nn_layer = 1\nn_head = 2\n"
+                             "n_embd = 64\nblock_size = 32\n"
+                             "[optimizer]\nname = \"adamw\"\nlr = 3e-3\n"
+                             "[training]\nsteps = 150\nbatch_size = 16\n"
+                             "[output]\nplots = false\nreport = false\n");
+  const fs::path run = kTmp / "gpt_medium_run";
+  fs::remove_all(run);
+  const Result t =
+      ember("train " + cfg.string() + " --out " + run.string() + " --matmul-precision medium -q");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(slurp(run / "config.toml").find("matmul_precision = \"medium\""), std::string::npos);
+  const Result g = ember("generate " + run.string() +
+                         " --prompt \"the cat \" --max-new-tokens 16 --temperature 0");
+  ASSERT_EQ(g.code, 0) << g.err;
+  EXPECT_EQ(g.out, "the cat sat on the mat. \n");
+  const Result bad = ember("train " + cfg.string() + " --matmul-precision fast");
+  EXPECT_EQ(bad.code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--matmul-precision"), std::string::npos) << bad.err;
+}
+
 // Text classification through the command line: a bag of words and a BERT that starts from a
 // masked-language-model pre-training run (model.init), eval on the test split, explain a passage.
 TEST(Cli, TextClassesPretrainFineTuneExplain) {

@@ -170,7 +170,7 @@ TEST(CudaOps, Reductions) {
 
 TEST(CudaOps, MatmulAndLinear) {
   EMBER_REQUIRE_CUDA_OR_DRY_RUN();
-  cuda::set_matmul_precision("highest");
+  set_float32_matmul_precision("highest");
   run_case({"matmul", {{33, 17}, {17, 9}}, [](const V& x) { return matmul(x[0], x[1]); }});
   run_case({"matmul transposed", {{17, 33}, {9, 17}}, [](const V& x) {
               return matmul(x[0].t(), x[1].t());
@@ -194,21 +194,21 @@ TEST(CudaOps, MatmulAndLinear) {
             false,
             1e-12,
             kFloat64});
-  cuda::set_matmul_precision("high");  // TF32
+  set_float32_matmul_precision("high");  // TF32
   run_case({"matmul tf32",
             {{128, 256}, {256, 64}},
             [](const V& x) { return matmul(x[0], x[1]); },
             true,
             false,
             1e-2});
-  cuda::set_matmul_precision("medium");  // bf16 tensor cores
+  set_float32_matmul_precision("medium");  // bf16 tensor cores
   run_case({"linear bf16 precision",
             {{64, 128}, {32, 128}, {32}},
             [](const V& x) { return linear(x[0], x[1], x[2]); },
             true,
             false,
             1e-2});
-  cuda::set_matmul_precision("highest");
+  set_float32_matmul_precision("highest");
 }
 
 TEST(CudaOps, SoftmaxLayerNormAndLoss) {

@@ -185,7 +185,7 @@ TEST(CudaRuntime, PinnedMemoryAndBadDevices) {
   p.fill_(2);
   EXPECT_EQ(p.to(kGpu).sum().item(), 32.0);
   EXPECT_THROW(randn({2}).to(Device::cuda(cuda::device_count())), DeviceError);
-  EXPECT_THROW(cuda::set_matmul_precision("fastest"), ValueError);
+  EXPECT_THROW(set_float32_matmul_precision("fastest"), ValueError);
   Tensor a = randn({2, 2}).to(kGpu);
   EXPECT_THROW(a + randn({2, 2}), DeviceError);  // mixed devices
 }

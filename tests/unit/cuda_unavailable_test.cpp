@@ -27,9 +27,3 @@ TEST(CudaUnavailable, ReportsNoDeviceAndRefusesMoves) {
   EXPECT_TRUE(lin.parameters()[0].device().is_cpu());  // nothing moved
 }
 
-TEST(CudaUnavailable, MatmulPrecisionIsValidatedEverywhere) {
-  EXPECT_NO_THROW(cuda::set_matmul_precision("high"));
-  EXPECT_THROW(cuda::set_matmul_precision("fast"), ValueError);
-  cuda::set_matmul_precision("highest");
-  EXPECT_EQ(cuda::matmul_precision(), "highest");
-}

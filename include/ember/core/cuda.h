@@ -32,11 +32,6 @@ void reset_peak_memory_stats();
 /// Number of cudaMalloc calls made by the allocator so far (all devices); for tests.
 size_t malloc_count();
 
-/// Float32 matmul precision, as torch.set_float32_matmul_precision: "highest" (fp32 FMA),
-/// "high" (TF32 tensor cores), "medium" (bf16 tensor cores). Throws ValueError on other names.
-void set_matmul_precision(const std::string& precision);
-std::string matmul_precision();
-
 /// An uninitialised contiguous CPU tensor in page-locked (pinned) host memory, so that copies
 /// to the GPU run at full speed (for the data loader). Throws DeviceError without a GPU.
 Tensor pinned_empty(IntList shape, DType dtype = kFloat32);

@@ -192,6 +192,9 @@ struct TrainingConfig {
   int64_t prefetch = 4;   ///< batches prepared ahead on a background thread; 0 = none
   int64_t workers = 1;    ///< loader threads running [[augment]], >= 1
   int64_t log_every = 0;  ///< plain-line progress every N steps; 0 = auto
+  /// float32 matmul precision of the run (its validation included): highest | high | medium
+  /// (bfloat16 operands; see set_float32_matmul_precision)
+  std::string matmul_precision = "highest";
   bool operator==(const TrainingConfig&) const = default;
 };
 

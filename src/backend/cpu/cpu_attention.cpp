@@ -12,6 +12,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cpu/parallel.h"
 #include "backend/cpu/vec_math.h"
+#include "ember/core/matmul_precision.h"
 
 namespace ember::cpu {
 
@@ -199,99 +200,105 @@ void attention_forward_impl(const Tensor& q, const Tensor& k, const Tensor& v, c
 // does (rowsum(dO * O) equals it only up to rounding, which shows where dP - D cancels, e.g. a row
 // that sees one key).
 
-// Rows of a (n, cols) matrix with row stride ld as doubles: float rows are widened into buf
-// (contiguous), double rows are used in place. Returns the data; *ld_out its row stride.
-const double* as_double(const float* src, int64_t n, int64_t cols, int64_t ld,
-                        std::vector<double>& buf, int64_t* ld_out) {
-  buf.resize(static_cast<size_t>(n * cols));
-  for (int64_t r = 0; r < n; ++r) {
-    const float* s = src + r * ld;
-    double* d = buf.data() + r * cols;
+// Rows of a (n, cols) matrix with row stride ld in the compute type Acc: widened into buf
+// (contiguous) when T is narrower, used in place when it is Acc. Returns the data; *ld_out its
+// row stride.
+template <class Acc, class T>
+const Acc* as_acc(const T* src, int64_t n, int64_t cols, int64_t ld, std::vector<Acc>& buf,
+                  int64_t* ld_out) {
+  if constexpr (std::is_same_v<Acc, T>) {
+    *ld_out = ld;
+    return src;
+  } else {
+    buf.resize(static_cast<size_t>(n * cols));
+    for (int64_t r = 0; r < n; ++r) {
+      const T* s = src + r * ld;
+      Acc* d = buf.data() + r * cols;
 #pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) d[c] = s[c];
+      for (int64_t c = 0; c < cols; ++c) d[c] = s[c];
+    }
+    *ld_out = cols;
+    return buf.data();
   }
-  *ld_out = cols;
-  return buf.data();
-}
-const double* as_double(const double* src, int64_t, int64_t, int64_t ld, std::vector<double>&,
-                        int64_t* ld_out) {
-  *ld_out = ld;
-  return src;
 }
 
-// A zeroed double accumulator of n elements for out: buf for float, out itself for double.
-double* accumulator(float*, int64_t n, std::vector<double>& buf) {
-  buf.assign(static_cast<size_t>(n), 0.0);
-  return buf.data();
-}
-double* accumulator(double* out, int64_t n, std::vector<double>&) {
-  std::fill(out, out + n, 0.0);
-  return out;
+// A zeroed accumulator of n elements for out: out itself when T is Acc, else buf.
+template <class Acc, class T>
+Acc* accumulator(T* out, int64_t n, std::vector<Acc>& buf) {
+  if constexpr (std::is_same_v<Acc, T>) {
+    std::fill(out, out + n, Acc(0));
+    return out;
+  } else {
+    buf.assign(static_cast<size_t>(n), Acc(0));
+    return buf.data();
+  }
 }
 // out = acc rounded to T (nothing to do when acc is out).
-template <class T>
-void store(T* out, const double* acc, int64_t n) {
-  if constexpr (!std::is_same_v<T, double>) {
+template <class T, class Acc>
+void store(T* out, const Acc* acc, int64_t n) {
+  if constexpr (!std::is_same_v<T, Acc>) {
 #pragma omp simd
     for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(acc[i]);
   }
 }
 
-template <class T>
+// Acc: double (Note [Attention backward numerics]), or float for float32 inputs at
+// set_float32_matmul_precision("medium"), which trades those last digits for about half the time.
+template <class T, class Acc>
 void attention_backward_impl(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,
                              const Tensor& grad_out, const Tensor& lse,
                              const backend::Backend::AttentionParams& p, const Tensor& grad_q,
                              const Tensor& grad_k, const Tensor& grad_v) {
   const int64_t ld = std::max<int64_t>(1, p.S);
   parallel_for(0, p.A * p.H, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<double> pp(static_cast<size_t>(kQueryBlock * ld)),
+    std::vector<Acc> pp(static_cast<size_t>(kQueryBlock * ld)),
         dp(static_cast<size_t>(kQueryBlock * ld));
-    std::vector<double> kbuf, vbuf, qbuf, gbuf, dqbuf, dkbuf, dvbuf;
+    std::vector<Acc> kbuf, vbuf, qbuf, gbuf, dqbuf, dkbuf, dvbuf;
     for (int64_t ah = t0; ah < t1; ++ah) {
       const int64_t a = ah / p.H, h = ah % p.H;
       const double* pl = lse.data_ptr<double>() + ah * p.T;
       const T* pq = q.data_ptr<T>() + a * q.stride(0) + h * q.stride(1);
       const T* pg = grad_out.data_ptr<T>() + ah * p.T * p.Dv;
       int64_t ldk = 0, ldv = 0, ldq = 0, ldg = 0;
-      const double* kd = as_double(k.data_ptr<T>() + a * k.stride(0) + h * k.stride(1), p.S, p.D,
-                                   k.stride(2), kbuf, &ldk);
-      const double* vd = as_double(v.data_ptr<T>() + a * v.stride(0) + h * v.stride(1), p.S, p.Dv,
-                                   v.stride(2), vbuf, &ldv);
+      const Acc* kd = as_acc<Acc>(k.data_ptr<T>() + a * k.stride(0) + h * k.stride(1), p.S, p.D,
+                                  k.stride(2), kbuf, &ldk);
+      const Acc* vd = as_acc<Acc>(v.data_ptr<T>() + a * v.stride(0) + h * v.stride(1), p.S, p.Dv,
+                                  v.stride(2), vbuf, &ldv);
       T* dq = grad_q.data_ptr<T>() + ah * p.T * p.D;
       T* dk = grad_k.data_ptr<T>() + ah * p.S * p.D;
       T* dv = grad_v.data_ptr<T>() + ah * p.S * p.Dv;
-      double* dkd = accumulator(dk, p.S * p.D, dkbuf);
-      double* dvd = accumulator(dv, p.S * p.Dv, dvbuf);
+      Acc* dkd = accumulator(dk, p.S * p.D, dkbuf);
+      Acc* dvd = accumulator(dv, p.S * p.Dv, dvbuf);
       for (int64_t i0 = 0; i0 < p.T; i0 += kQueryBlock) {
         const int64_t bq = std::min(kQueryBlock, p.T - i0), kend = key_end(p, i0, bq);
-        double* dqd = accumulator(dq + i0 * p.D, bq * p.D, dqbuf);
+        Acc* dqd = accumulator(dq + i0 * p.D, bq * p.D, dqbuf);
         if (kend == 0) {
           store(dq + i0 * p.D, dqd, bq * p.D);
           continue;
         }
-        const double* qd = as_double(pq + i0 * q.stride(2), bq, p.D, q.stride(2), qbuf, &ldq);
-        const double* gd = as_double(pg + i0 * p.Dv, bq, p.Dv, p.Dv, gbuf, &ldg);
-        // P = softmax(q_i k^T * scale + bias) over the strip, normalised here in double.
+        const Acc* qd = as_acc<Acc>(pq + i0 * q.stride(2), bq, p.D, q.stride(2), qbuf, &ldq);
+        const Acc* gd = as_acc<Acc>(pg + i0 * p.Dv, bq, p.Dv, p.Dv, gbuf, &ldg);
+        // P = softmax(q_i k^T * scale + bias) over the strip, normalised here in Acc.
         gemm(CblasNoTrans, CblasTrans, bq, kend, p.D, p.scale, qd, ldq, kd, ldk, 0.0, pp.data(),
              ld);
         for (int64_t r = 0; r < bq; ++r) {
-          double* sr = pp.data() + r * ld;
+          Acc* sr = pp.data() + r * ld;
           if (bias.defined()) {
             const T* br = bias.data_ptr<T>() + a * bias.stride(0) + h * bias.stride(1) +
                           (i0 + r) * bias.stride(2);
             const int64_t ss = bias.stride(3);
-            for (int64_t c = 0; c < kend; ++c) sr[c] += static_cast<double>(br[c * ss]);
+            for (int64_t c = 0; c < kend; ++c) sr[c] += static_cast<Acc>(br[c * ss]);
           }
           if (p.causal)
             for (int64_t c = std::max<int64_t>(0, i0 + r + 1); c < kend; ++c)
-              sr[c] = -std::numeric_limits<double>::infinity();
-          const double mx = row_max(sr, kend);
+              sr[c] = -std::numeric_limits<Acc>::infinity();
+          const Acc mx = row_max(sr, kend);
           if (pl[i0 + r] == -std::numeric_limits<double>::infinity() ||
-              mx == -std::numeric_limits<double>::infinity()) {  // every key masked: P = 0
-            std::fill(sr, sr + kend, 0.0);
+              mx == -std::numeric_limits<Acc>::infinity()) {  // every key masked: P = 0
+            std::fill(sr, sr + kend, Acc(0));
             continue;
           }
-          const double inv = 1.0 / exp_sum(sr, kend, mx);
+          const Acc inv = static_cast<Acc>(1.0 / exp_sum(sr, kend, mx));
 #pragma omp simd
           for (int64_t c = 0; c < kend; ++c) sr[c] *= inv;
         }
@@ -299,9 +306,9 @@ void attention_backward_impl(const Tensor& q, const Tensor& k, const Tensor& v, 
         gemm(CblasNoTrans, CblasTrans, bq, kend, p.Dv, 1.0, gd, ldg, vd, ldv, 0.0, dp.data(), ld);
         gemm(CblasTrans, CblasNoTrans, kend, p.Dv, bq, 1.0, pp.data(), ld, gd, ldg, 1.0, dvd, p.Dv);
         for (int64_t r = 0; r < bq; ++r) {  // dS = P * (dP - rowsum(P * dP)), into dp
-          const double* pr = pp.data() + r * ld;
-          double* dr = dp.data() + r * ld;
-          double di = 0;
+          const Acc* pr = pp.data() + r * ld;
+          Acc* dr = dp.data() + r * ld;
+          Acc di = 0;
 #pragma omp simd reduction(+ : di)
           for (int64_t c = 0; c < kend; ++c) di += pr[c] * dr[c];
 #pragma omp simd
@@ -576,8 +583,13 @@ void CpuBackend::attention_backward(const Tensor& q, const Tensor& k, const Tens
                                     const Tensor& lse, const AttentionParams& p,
                                     const Tensor& grad_q, const Tensor& grad_k,
                                     const Tensor& grad_v) {
+  if (q.dtype() == kFloat32 && float32_matmul_precision() == MatmulPrecision::Medium) {
+    attention_backward_impl<float, float>(q, k, v, bias, grad_out, lse, p, grad_q, grad_k, grad_v);
+    return;
+  }
   EMBER_DISPATCH_FLOATING(q.dtype(), "scaled_dot_product_attention_backward", [&] {
-    attention_backward_impl<scalar_t>(q, k, v, bias, grad_out, lse, p, grad_q, grad_k, grad_v);
+    attention_backward_impl<scalar_t, double>(q, k, v, bias, grad_out, lse, p, grad_q, grad_k,
+                                              grad_v);
   });
 }
 

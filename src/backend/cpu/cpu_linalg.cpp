@@ -1,11 +1,14 @@
-// CPU GEMM through OpenBLAS (cblas), batched over a leading dim with arbitrary batch strides.
+// CPU GEMM through OpenBLAS (cblas) and oneDNN (large float32 products), batched over a leading dim
+// with arbitrary batch strides.
 #include <cblas.h>
 #include <immintrin.h>
 
 #include <cstring>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/dnnl_gemm.h"
 #include "backend/cpu/parallel.h"
+#include "ember/core/matmul_precision.h"
 
 namespace ember::cpu {
 
@@ -26,8 +29,19 @@ BlasMat blas_layout(const Tensor& m) {
   EMBER_THROW(Error, "gemm: operand of shape ", m.shape_str(), " with strides ",
               detail::shape_to_string(m.strides()), " is not BLAS-compatible");
 }
+// Multiply-adds from which a float32 product goes to oneDNN, in float32 or (at "medium") with
+// bfloat16 operands; smaller ones stay with OpenBLAS (Note [GEMM libraries]).
+constexpr int64_t kDnnlMinWork = int64_t{1} << 25;
+constexpr int64_t kBf16MinWork = int64_t{1} << 22;
+
 void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, double alpha,
                const float* a, int lda, const float* b, int ldb, double beta, float* c, int ldc) {
+  const int64_t work = int64_t{M} * N * K;
+  const bool bf16 = float32_matmul_precision() == MatmulPrecision::Medium;
+  if (work >= (bf16 ? kBf16MinWork : kDnnlMinWork) &&
+      dnnl_gemm(bf16, ta == CblasTrans, tb == CblasTrans, M, N, K, static_cast<float>(alpha), a,
+                lda, b, ldb, static_cast<float>(beta), c, ldc))
+    return;
   cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, static_cast<float>(alpha), a, lda, b, ldb,
               static_cast<float>(beta), c, ldc);
 }

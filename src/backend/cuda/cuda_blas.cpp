@@ -8,6 +8,7 @@
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_runtime.h"
 #include "ember/core/cuda.h"
+#include "ember/core/matmul_precision.h"
 
 #define EMBER_CUBLAS_CHECK(call)                                                            \
   do {                                                                                      \
@@ -77,10 +78,10 @@ Types types_for(DType dt) {
     case DType::BFloat16:
       return {CUDA_R_16BF, CUDA_R_32F, CUBLAS_COMPUTE_32F};
     case DType::Float32: {
-      const std::string p = matmul_precision();
-      const cublasComputeType_t c = p == "high"     ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                    : p == "medium" ? CUBLAS_COMPUTE_32F_FAST_16BF
-                                                    : CUBLAS_COMPUTE_32F;
+      const MatmulPrecision p = float32_matmul_precision();
+      const cublasComputeType_t c = p == MatmulPrecision::High     ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                    : p == MatmulPrecision::Medium ? CUBLAS_COMPUTE_32F_FAST_16BF
+                                                                   : CUBLAS_COMPUTE_32F;
       return {CUDA_R_32F, CUDA_R_32F, c};
     }
     default:

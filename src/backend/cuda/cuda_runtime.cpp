@@ -123,24 +123,6 @@ void synchronize(int device) {
   EMBER_CUDA_CHECK(cudaStreamSynchronize(detail::stream(device)));
 }
 
-namespace {
-std::mutex g_precision_mu;
-std::string g_precision = "highest";
-}  // namespace
-
-void set_matmul_precision(const std::string& precision) {
-  EMBER_CHECK(precision == "highest" || precision == "high" || precision == "medium",
-              "set_matmul_precision: expected \"highest\", \"high\" or \"medium\", got \"",
-              precision, "\"");
-  std::lock_guard<std::mutex> lock(g_precision_mu);
-  g_precision = precision;
-}
-
-std::string matmul_precision() {
-  std::lock_guard<std::mutex> lock(g_precision_mu);
-  return g_precision;
-}
-
 Tensor pinned_empty(IntList shape, DType dtype) {
   EMBER_CHECK_T(DeviceError, is_available(),
                 "cuda::pinned_empty: no CUDA device is available (pinned memory needs a driver)");
