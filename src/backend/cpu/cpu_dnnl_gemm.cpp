@@ -4,13 +4,11 @@
 #ifdef EMBER_WITH_DNNL
 #include <immintrin.h>
 
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
-#include <optional>
 #include <unordered_map>
 
 #include "backend/cpu/parallel.h"
@@ -38,8 +36,7 @@ namespace ember::cpu {
 // wake-ups even with passive waits.
 // Rounding is one pass over each operand, O(MK + KN) against the O(MNK) product. The result
 // is torch.matmul(a.bfloat16().float(), b.bfloat16().float()) up to the order of the float32
-// sums. Without AVX512-BF16 oneDNN would emulate bfloat16 more slowly than it runs float32, so
-// such CPUs stay at float32.
+// sums. CPUs without AVX512-BF16 have no bfloat16 dot product, so they stay at float32.
 //
 // A oneDNN primitive takes 0.2-0.6 ms to create (it JIT-compiles its kernel), so one is kept per
 // shape: a training run has a few dozen. Shapes that keep changing (decoding with a growing
@@ -144,15 +141,15 @@ struct Dnnl {
   const bool has_bf16 = cpu_has_bf16();
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   std::mutex mu;
-  // nullopt: oneDNN has no kernel for this key (reported once).
-  std::unordered_map<Key, std::optional<dnnl::matmul>, KeyHash> primitives;
+  // nullptr: oneDNN has no kernel for this key (reported once). Shared, so that emptying the
+  // cache cannot pull a primitive from under a call running on another thread.
+  std::unordered_map<Key, std::shared_ptr<const dnnl::matmul>, KeyHash> primitives;
 
-  const dnnl::matmul* primitive(const Key& k) {
+  std::shared_ptr<const dnnl::matmul> primitive(const Key& k) {
     std::lock_guard<std::mutex> lock(mu);
-    if (auto it = primitives.find(k); it != primitives.end())
-      return it->second ? &*it->second : nullptr;
+    if (auto it = primitives.find(k); it != primitives.end()) return it->second;
     if (primitives.size() >= kMaxPrimitives) primitives.clear();
-    std::optional<dnnl::matmul>& slot = primitives[k];
+    std::shared_ptr<const dnnl::matmul>& slot = primitives[k];
     dnnl::primitive_attr attr;
     if (k.alpha != 1.f) attr.set_output_scales(0, {k.alpha});
     if (k.beta != 0.f) {
@@ -165,8 +162,8 @@ struct Dnnl {
                                             attr, engine);
       if (std::strncmp(pd.impl_info_str(), "ref", 3) == 0)  // a reference loop: not a BLAS
         throw dnnl::error(dnnl_unimplemented, "only a reference implementation");
-      slot.emplace(pd);
-      return &*slot;
+      slot = std::make_shared<const dnnl::matmul>(pd);
+      return slot;
     } catch (const dnnl::error& e) {
       std::fprintf(stderr,
                    "ember: warning: oneDNN has no %s matmul for (%lld x %lld) @ (%lld x %lld) "
@@ -194,7 +191,7 @@ bool dnnl_gemm(bool bf16, bool ta, bool tb, int64_t M, int64_t N, int64_t K, flo
   Operand a16{a, ta ? K : M, ta ? M : K, lda}, b16{b, tb ? N : K, tb ? K : N, ldb};
   const Key k{bf16, ta,    tb,  M, N, K, bf16 ? a16.cols : lda, bf16 ? b16.cols : ldb,
               ldc,  alpha, beta};
-  const dnnl::matmul* mm = d.primitive(k);
+  const std::shared_ptr<const dnnl::matmul> mm = d.primitive(k);
   if (!mm) return false;
   void* pa = const_cast<float*>(a);
   void* pb = const_cast<float*>(b);

@@ -37,7 +37,7 @@ constexpr int64_t kBf16MinWork = int64_t{1} << 22;
 void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int M, int N, int K, double alpha,
                const float* a, int lda, const float* b, int ldb, double beta, float* c, int ldc) {
   const int64_t work = int64_t{M} * N * K;
-  const bool bf16 = float32_matmul_precision() == MatmulPrecision::Medium;
+  const bool bf16 = float32_matmul_precision() == MatmulPrecision::Medium && bf16_gemm_available();
   if (work >= (bf16 ? kBf16MinWork : kDnnlMinWork) &&
       dnnl_gemm(bf16, ta == CblasTrans, tb == CblasTrans, M, N, K, static_cast<float>(alpha), a,
                 lda, b, ldb, static_cast<float>(beta), c, ldc))
