@@ -11,18 +11,20 @@ namespace {
 std::atomic<MatmulPrecision> g_precision{MatmulPrecision::Highest};
 }  // namespace
 
+const std::vector<std::string>& float32_matmul_precision_names() {
+  static const std::vector<std::string> names = {"highest", "high", "medium"};
+  return names;
+}
+
 void set_float32_matmul_precision(std::string_view precision) {
-  MatmulPrecision p;
-  if (precision == "highest")
-    p = MatmulPrecision::Highest;
-  else if (precision == "high")
-    p = MatmulPrecision::High;
-  else if (precision == "medium")
-    p = MatmulPrecision::Medium;
-  else
-    EMBER_THROW(ValueError, "set_float32_matmul_precision: expected \"highest\", \"high\" or ",
-                "\"medium\", got \"", precision, "\"");
-  g_precision.store(p);
+  const std::vector<std::string>& names = float32_matmul_precision_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == precision) {
+      g_precision.store(static_cast<MatmulPrecision>(i));
+      return;
+    }
+  EMBER_THROW(ValueError, "set_float32_matmul_precision: expected \"highest\", \"high\" or ",
+              "\"medium\", got \"", precision, "\"");
 }
 
 MatmulPrecision float32_matmul_precision() {
@@ -30,15 +32,7 @@ MatmulPrecision float32_matmul_precision() {
 }
 
 std::string get_float32_matmul_precision() {
-  switch (float32_matmul_precision()) {
-    case MatmulPrecision::High:
-      return "high";
-    case MatmulPrecision::Medium:
-      return "medium";
-    case MatmulPrecision::Highest:
-      break;
-  }
-  return "highest";
+  return float32_matmul_precision_names()[static_cast<size_t>(float32_matmul_precision())];
 }
 
 }  // namespace ember

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "ember/core/error.h"
+#include "ember/core/matmul_precision.h"
 #include "ember/io/toml.h"
 
 namespace ember::train {
@@ -374,7 +375,7 @@ TrainingConfig read_training(TomlTable t) {
   c.workers = t.get_int("workers", c.workers, Range::closed(1, 64));
   c.log_every = t.get_int("log_every", c.log_every, Range::at_least(0));
   c.matmul_precision =
-      t.get_string("matmul_precision", c.matmul_precision, {"highest", "high", "medium"});
+      t.get_string("matmul_precision", c.matmul_precision, float32_matmul_precision_names());
   t.finish();
   return c;
 }

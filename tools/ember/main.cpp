@@ -342,7 +342,7 @@ int main(int argc, char** argv) {
                    "float32 matmul precision: highest (default), high, or medium (bfloat16 "
                    "operands, float32 sums: about 2x the GEMM rate on CPUs with AVX512-BF16 and on "
                    "GPUs); sets training.matmul_precision")
-      ->check(CLI::IsMember({"highest", "high", "medium"}));
+      ->check(CLI::IsMember(float32_matmul_precision_names()));
   train_cmd->add_flag("--distributed", ta.distributed,
                       "Be one rank of a data-parallel run started by mpirun (see ember launch); "
                       "training.batch_size is the global batch");

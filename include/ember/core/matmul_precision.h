@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ember {
 
@@ -19,5 +20,9 @@ std::string get_float32_matmul_precision();
 
 enum class MatmulPrecision { Highest, High, Medium };
 MatmulPrecision float32_matmul_precision();
+
+/// The accepted names, in MatmulPrecision order: "highest", "high", "medium" (for config and
+/// command-line validation).
+const std::vector<std::string>& float32_matmul_precision_names();
 
 }  // namespace ember
