@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ember/core/error.h"
+#include "ember/core/strings.h"
 #include "fields_internal.h"
 
 namespace ember::data {
@@ -29,12 +30,6 @@ constexpr int64_t kMaxWidthBuckets = 1000000;
 const std::vector<std::string> kTypes = {"categorical", "multi", "numeric",    "bucket",
                                          "timestamp",   "count", "mean_label", "recent_mean_label"};
 const std::vector<std::string> kParts = {"year", "month", "day", "weekday", "hour", "minute"};
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const std::string& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();

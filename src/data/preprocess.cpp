@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "ember/core/error.h"
+#include "ember/core/strings.h"
 #include "ember/data/fields.h"
 
 namespace ember::data {
@@ -60,12 +61,6 @@ double mode_of(const std::vector<double>& sorted) {
     i = j;
   }
   return best;
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 const char* type_word(bool categorical) {

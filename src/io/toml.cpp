@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "ember/core/error.h"
+#include "ember/core/strings.h"
 #include "ember/io/file.h"
 
 namespace ember::io {
@@ -75,12 +76,6 @@ std::string describe(const toml::node& n) {
   os << n.type();
   if (!n.is_table()) os << " " << render(n);
   return os.str();
-}
-
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
 }
 
 std::string trim(std::string_view s) {

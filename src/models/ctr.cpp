@@ -1,7 +1,10 @@
 // CTR models: first-order weights, field embeddings pooled with embedding_bag, FM and a DNN.
 #include "ember/models/ctr.h"
 
+#include <algorithm>
+
 #include "ember/core/error.h"
+#include "ember/core/strings.h"
 #include "ember/models/tabular.h"
 #include "ember/nn/init.h"
 #include "ember/ops/creation.h"
@@ -32,9 +35,8 @@ CTRModel::CTRModel(CTRConfig cfg) : Module("CTRModel"), config(std::move(cfg)) {
                 " fields and ", config.num_ids, " ids");
   EMBER_CHECK_T(ConfigError, config.embed_dim >= 1, "model.embed_dim = ", config.embed_dim,
                 ": must be >= 1");
-  for (const data::FieldSlot& s : config.slots)
-    if (s.n_slots == 1) single_slots_.push_back(s.first_slot);
-  single_index_ = from_vector(single_slots_);
+  all_fields_ = group_of({});
+  embedded_fields_ = group_of(config.embed_fields);
   linear = register_module("linear", std::make_shared<nn::Embedding>(config.num_ids, 1));
   nn::init::zeros_(linear->weight);
   bias = register_parameter("bias", zeros({1}));
@@ -49,23 +51,47 @@ CTRModel::CTRModel(CTRConfig cfg) : Module("CTRModel"), config(std::move(cfg)) {
   mlp.activation = config.activation;
   mlp.dropout = config.dropout;
   mlp.norm = config.norm;
-  const auto fields = static_cast<int64_t>(config.slots.size());
+  const int64_t fields = embedded_fields_.size();
   dnn = register_module("dnn", build_tabular_model(mlp, fields * config.embed_dim, 1));
 }
 
-// table: (num_ids, d); ids, values: (B, S) -> (B, F, d), single-slot fields first.
-Tensor CTRModel::pool_fields(const Tensor& table, const Tensor& ids, const Tensor& values) const {
+// The fields named (all of them for none), in the layout's order.
+CTRModel::FieldGroup CTRModel::group_of(const std::vector<std::string>& names) const {
+  std::vector<std::string> known;
+  for (const data::FieldSlot& s : config.slots) known.push_back(s.name);
+  for (size_t i = 0; i < names.size(); ++i) {
+    EMBER_CHECK_T(ConfigError, std::find(known.begin(), known.end(), names[i]) != known.end(),
+                  "model.embed_fields: no field '", names[i], "'; the fields are ",
+                  join(known, ", "));
+    EMBER_CHECK_T(ConfigError,
+                  std::find(names.begin(), names.begin() + i, names[i]) == names.begin() + i,
+                  "model.embed_fields: field '", names[i], "' is listed twice");
+  }
+  FieldGroup g;
+  for (const data::FieldSlot& s : config.slots) {
+    if (!names.empty() && std::find(names.begin(), names.end(), s.name) == names.end()) continue;
+    if (s.n_slots == 1)
+      g.single.push_back(s.first_slot);
+    else
+      g.multi.push_back(s);
+  }
+  g.single_index = from_vector(g.single);
+  return g;
+}
+
+// table: (num_ids, d); ids, values: (B, S) -> (B, F, d) for the F fields of g, single-slot first.
+Tensor CTRModel::pool_fields(const Tensor& table, const Tensor& ids, const Tensor& values,
+                             const FieldGroup& g) const {
   const int64_t B = ids.size(0), d = table.size(1);
   std::vector<Tensor> parts;
-  if (!single_slots_.empty()) {
-    const auto Fs = static_cast<int64_t>(single_slots_.size());
-    const Tensor i = index_select(ids, 1, single_index_).reshape({B * Fs, 1});
-    const Tensor v = index_select(values, 1, single_index_).reshape({B * Fs, 1});
+  if (!g.single.empty()) {
+    const auto Fs = static_cast<int64_t>(g.single.size());
+    const Tensor i = index_select(ids, 1, g.single_index).reshape({B * Fs, 1});
+    const Tensor v = index_select(values, 1, g.single_index).reshape({B * Fs, 1});
     parts.push_back(
         embedding_bag(table, i, {}, "sum", v, -1, false, config.sparse).reshape({B, Fs, d}));
   }
-  for (const data::FieldSlot& s : config.slots) {
-    if (s.n_slots == 1) continue;
+  for (const data::FieldSlot& s : g.multi) {
     const Tensor i = ids.narrow(1, s.first_slot, s.n_slots);  // (B, n), 0 = padding
     const Tensor pooled =
         s.pooling == "mean"
@@ -79,7 +105,7 @@ Tensor CTRModel::pool_fields(const Tensor& table, const Tensor& ids, const Tenso
 
 Tensor CTRModel::field_embeddings(const Tensor& ids, const Tensor& values) {
   EMBER_CHECK(embedding != nullptr, "CTRModel::field_embeddings: a logistic model has none");
-  return pool_fields(embedding->weight, ids, values);
+  return pool_fields(embedding->weight, ids, values, embedded_fields_);
 }
 
 Tensor CTRModel::forward(const Tensor& x) {
@@ -87,9 +113,9 @@ Tensor CTRModel::forward(const Tensor& x) {
   EMBER_CHECK_SHAPE(x.dim() == 3 && x.size(1) == 2 && x.size(2) == S,
                     "CTRModel: expected x of shape (B, 2, ", S, ") (ids and values of ", S,
                     " slots), got ", x.shape_str());
-  const Tensor ids = x.select(1, 0).to(kInt64);                              // (B, S)
-  const Tensor values = x.select(1, 1).contiguous();                         // (B, S)
-  Tensor logit = sum(pool_fields(linear->weight, ids, values), {1}) + bias;  // (B, 1)
+  const Tensor ids = x.select(1, 0).to(kInt64);                                           // (B, S)
+  const Tensor values = x.select(1, 1).contiguous();                                      // (B, S)
+  Tensor logit = sum(pool_fields(linear->weight, ids, values, all_fields_), {1}) + bias;  // (B, 1)
   if (config.type == "logistic") return logit;
   const Tensor e = field_embeddings(ids, values);  // (B, F, k)
   if (has_fm(config.type)) logit = logit + fm_interaction(e).unsqueeze(1);
@@ -100,7 +126,9 @@ Tensor CTRModel::forward(const Tensor& x) {
 std::string CTRModel::extra_repr() const {
   return "type=" + config.type + ", fields=" + std::to_string(config.slots.size()) +
          ", num_ids=" + std::to_string(config.num_ids) +
-         ", embed_dim=" + std::to_string(config.embed_dim) + (config.sparse ? ", sparse=true" : "");
+         ", embed_dim=" + std::to_string(config.embed_dim) +
+         (config.embed_fields.empty() ? "" : ", embed_fields=" + join(config.embed_fields, ",")) +
+         (config.sparse ? ", sparse=true" : "");
 }
 
 }  // namespace ember::models

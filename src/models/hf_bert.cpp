@@ -7,6 +7,7 @@
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/error.h"
+#include "ember/core/strings.h"
 #include "ember/io/json.h"
 #include "ember/io/safetensors.h"
 #include "ember/models/hf.h"
@@ -25,12 +26,6 @@ using hf::number_key;
 using hf::shape_string;
 
 constexpr const char* kBert = "bert.";  // the BertModel part of BertForSequenceClassification
-
-std::string join(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
 
 // ---- config.json ----
 

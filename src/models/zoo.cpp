@@ -73,7 +73,8 @@ std::shared_ptr<nn::Module> create_model(const train::ModelConfig& cfg,
                                               .activation = cfg.activation,
                                               .dropout = cfg.dropout,
                                               .norm = cfg.norm,
-                                              .sparse = cfg.sparse});
+                                              .sparse = cfg.sparse,
+                                              .embed_fields = cfg.embed_fields});
 }
 
 }  // namespace ember::models

@@ -8,6 +8,7 @@
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/autograd/sparse_grad.h"
+#include "ember/core/strings.h"
 
 namespace ember::nn {
 
@@ -24,12 +25,6 @@ std::string indent_lines(const std::string& s, int spaces) {
     out += c;
     if (c == '\n') out += pad;
   }
-  return out;
-}
-
-std::string join_keys(const std::vector<std::string>& keys) {
-  std::string out;
-  for (size_t i = 0; i < keys.size(); ++i) out += (i ? ", " : "") + keys[i];
   return out;
 }
 
@@ -274,9 +269,9 @@ LoadStateDictResult Module::load_state_dict(const StateDict& dict, bool strict) 
     std::ostringstream msg;
     msg << "load_state_dict: error(s) in loading state_dict for " << type_name_ << ":";
     if (strict && !result.missing_keys.empty())
-      msg << "\n  missing keys: " << join_keys(result.missing_keys);
+      msg << "\n  missing keys: " << join(result.missing_keys);
     if (strict && !result.unexpected_keys.empty())
-      msg << "\n  unexpected keys: " << join_keys(result.unexpected_keys);
+      msg << "\n  unexpected keys: " << join(result.unexpected_keys);
     for (const std::string& m : mismatches) msg << "\n  shape mismatch for " << m;
     if (!key_errors) EMBER_THROW(ShapeError, msg.str());
     EMBER_THROW(ValueError, msg.str());

@@ -8,6 +8,7 @@
 
 #include "ember/core/error.h"
 #include "ember/core/matmul_precision.h"
+#include "ember/core/strings.h"
 #include "ember/io/toml.h"
 
 namespace ember::train {
@@ -54,12 +55,6 @@ namespace {
 // The embedding models of CTR data (logistic fits both tables and CTR data).
 bool is_ctr_model(const std::string& type) {
   return type == "fm" || type == "deepfm" || type == "wide_deep";
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
 }
 
 const std::vector<std::string> kSections = {"data",      "preprocessing", "model",
@@ -284,6 +279,7 @@ ModelConfig read_model(TomlTable t) {
   if (is_ctr_model(m.type)) {
     m.embed_dim = t.get_int("embed_dim", m.embed_dim, Range::at_least(1));
     m.sparse = t.get_bool("sparse", m.sparse);
+    m.embed_fields = t.get_strings("embed_fields", m.embed_fields);
     if (m.type == "fm") {
       t.finish();
       return m;
@@ -391,6 +387,24 @@ OutputConfig read_output(TomlTable t, const std::string& config_path) {
   return o;
 }
 
+// model.embed_fields must name [[fields]] (a timestamp field's parts as "name.part"), once each.
+void check_embed_fields(const std::vector<std::string>& names,
+                        const std::vector<data::FieldSpec>& fields, const TomlTable& model) {
+  std::vector<std::string> known;
+  for (const data::FieldSpec& f : fields) {
+    if (f.type != "timestamp") known.push_back(f.name);
+    if (f.type == "timestamp")
+      for (const std::string& part : f.parts) known.push_back(f.name + "." + part);
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (std::find(known.begin(), known.end(), names[i]) == known.end())
+      model.fail("embed_fields", "no field '" + names[i] + "'; the fields are " + join(known));
+    if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) !=
+        names.begin() + static_cast<std::ptrdiff_t>(i))
+      model.fail("embed_fields", "lists '" + names[i] + "' twice");
+  }
+}
+
 }  // namespace
 
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
@@ -442,7 +456,10 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
                                         "deepfm or wide_deep"
                                       : "needs data.format = \"ctr\" and [[fields]]",
                 " (data.format = \"", format, "\")");
-  if (is_ctr_format(format)) return c;
+  if (is_ctr_format(format)) {
+    check_embed_fields(c.model.embed_fields, c.fields, sections[2]);
+    return c;
+  }
   const std::string wanted = type == "gpt" ? "text"
                              : type == "bert" || type == "bert_mlm" || type == "bow"
                                  ? "text_classes"
@@ -533,6 +550,7 @@ void write_model(Writer& w, const ModelConfig& m) {
     if (is_ctr_model(m.type)) {
       w.key("embed_dim", m.embed_dim);
       w.key("sparse", m.sparse);
+      if (!m.embed_fields.empty()) w.key("embed_fields", m.embed_fields);
     }
     if (m.type != "fm") {  // fm has no network
       w.key("hidden", m.hidden);

@@ -97,12 +97,15 @@ models::CTRConfig small_config(const std::string& type) {
 }  // namespace
 
 TEST(CtrConfig, FieldsLoadAndRoundTrip) {
-  const fs::path dir = ctr_config("config", "type = \"deepfm\"\nembed_dim = 4\nhidden = [8]\n");
+  const fs::path dir = ctr_config(
+      "config",
+      "type = \"deepfm\"\nembed_dim = 4\nhidden = [8]\nembed_fields = [\"userId\", \"genres\"]\n");
   const train::TrainConfig cfg = train::load_train_config((dir / "cfg.toml").string());
   ASSERT_EQ(cfg.fields.size(), 3u);
   EXPECT_EQ(cfg.fields[2].type, "multi");
   EXPECT_EQ(cfg.fields[2].sep, "|");
   EXPECT_EQ(cfg.model.embed_dim, 4);
+  EXPECT_EQ(cfg.model.embed_fields, (std::vector<std::string>{"userId", "genres"}));
   EXPECT_EQ(cfg.data.split, (std::vector<double>{0.8, 0.1, 0.1}));
   write_file(dir / "resolved.toml", train::to_toml(cfg));
   train::TrainConfig again = train::load_train_config((dir / "resolved.toml").string());
@@ -130,56 +133,74 @@ TEST(CtrConfig, ClearErrors) {
              "[data]\nformat = \"ctr\"\npath = \"ratings.csv\"\ntarget = \"rating\"\n");
   expect_error<ConfigError>([&] { train::load_train_config((dir / "none.toml").string()); },
                             {"needs [[fields]]"});
+  expect_error<ConfigError>(
+      [&] { train::load_train_config(path, {"model.embed_fields=[\"userId\", \"genre\"]"}); },
+      {"model.embed_fields", "no field 'genre'", "userId, movieId, genres"});
+  expect_error<ConfigError>(
+      [&] { train::load_train_config(path, {"model.embed_fields=[\"userId\", \"userId\"]"}); },
+      {"lists 'userId' twice"});
 }
 
-// logit = bias + Σ_f pool_f(w[id] v) + FM(e) + DNN(e), checked against loops over the weights.
+// logit = bias + Σ_f pool_f(w[id] v) + FM(e) + DNN(e), checked against loops over the weights;
+// with model.embed_fields, e (FM and DNN) covers only the fields listed, in the layout's order.
 TEST(CtrModel, PartsMatchHandComputation) {
   manual_seed(3);
-  for (const std::string type : {"logistic", "fm", "deepfm"}) {
-    models::CTRModel m(small_config(type));
-    NoGradGuard g;
-    nn::init::normal_(m.linear->weight);
-    m.bias.fill_(0.25);
-    // Two rows: ids (user, tag, tag, pad, item) with values.
-    const Tensor x = from_vector<float>({2, 11, 13, 0, 6, /**/ 1.5f, 1, 1, 0, 1,  //
-                                         4, 10, 0,  0, 9, /**/ 1,    1, 0, 0, 0.5f},
-                                        {2, 2, 5});
-    const Tensor out = m.forward(x);
-    ASSERT_EQ(out.shape(), (Shape{2, 1}));
-    const std::vector<float> w = m.linear->weight.contiguous().to_vector<float>();
-    for (int b = 0; b < 2; ++b) {
-      const auto id = [&](int s) { return static_cast<int>(x[b][0][s].item()); };
-      const auto val = [&](int s) { return x[b][1][s].item(); };
+  const std::vector<std::string> all, item_and_tags = {"tags", "item"};
+  for (const std::string type : {"logistic", "fm", "deepfm"})
+    for (const std::vector<std::string>* embed : {&all, &item_and_tags}) {
+      if (type == "logistic" && !embed->empty()) continue;
+      models::CTRConfig cfg = small_config(type);
+      cfg.embed_fields = *embed;
+      models::CTRModel m(cfg);
+      NoGradGuard g;
+      nn::init::normal_(m.linear->weight);
+      m.bias.fill_(0.25);
+      // Two rows: ids (user, tag, tag, pad, item) with values.
+      const Tensor x = from_vector<float>({2, 11, 13, 0, 6, /**/ 1.5f, 1, 1, 0, 1,  //
+                                           4, 10, 0,  0, 9, /**/ 1,    1, 0, 0, 0.5f},
+                                          {2, 2, 5});
+      const Tensor out = m.forward(x);
+      ASSERT_EQ(out.shape(), (Shape{2, 1}));
+      const std::vector<float> w = m.linear->weight.contiguous().to_vector<float>();
       // Fields in the model's order: single-slot fields (user, item), then tags (mean of used).
-      std::vector<std::vector<int>> ids = {{id(0)}, {id(4)}, {}};
-      std::vector<std::vector<double>> vals = {{val(0)}, {val(4)}, {}};
-      for (int s = 1; s <= 3; ++s)
-        if (id(s) != 0) ids[2].push_back(id(s)), vals[2].push_back(1.0 / 1);
-      double expect = 0.25;
-      for (int f = 0; f < 3; ++f)
-        for (size_t j = 0; j < ids[f].size(); ++j)
-          expect += w[static_cast<size_t>(ids[f][j])] * vals[f][j] / (f == 2 ? ids[2].size() : 1);
-      if (type != "logistic") {
-        const Tensor E = m.embedding->weight;
-        std::vector<std::vector<double>> e(3, std::vector<double>(3, 0));
+      const std::vector<int> embedded =
+          embed->empty() ? std::vector<int>{0, 1, 2} : std::vector<int>{1, 2};
+      const auto F = static_cast<int64_t>(embedded.size());
+      for (int b = 0; b < 2; ++b) {
+        const auto id = [&](int s) { return static_cast<int>(x[b][0][s].item()); };
+        const auto val = [&](int s) { return x[b][1][s].item(); };
+        std::vector<std::vector<int>> ids = {{id(0)}, {id(4)}, {}};
+        std::vector<std::vector<double>> vals = {{val(0)}, {val(4)}, {}};
+        for (int s = 1; s <= 3; ++s)
+          if (id(s) != 0) ids[2].push_back(id(s)), vals[2].push_back(1.0 / 1);
+        double expect = 0.25;
         for (int f = 0; f < 3; ++f)
           for (size_t j = 0; j < ids[f].size(); ++j)
-            for (int k = 0; k < 3; ++k)
-              e[f][k] += E[ids[f][j]][k].item() * vals[f][j] / (f == 2 ? ids[2].size() : 1);
-        for (int k = 0; k < 3; ++k)
-          for (int f = 0; f < 3; ++f)
-            for (int f2 = f + 1; f2 < 3; ++f2)
-              expect += e[f][k] * e[f2][k];  // Σ_{f<f'} <e_f, e_f'>
-        if (type == "deepfm") {
-          std::vector<float> flat;
-          for (int f = 0; f < 3; ++f)
-            for (int k = 0; k < 3; ++k) flat.push_back(static_cast<float>(e[f][k]));
-          expect += m.dnn->forward(from_vector(flat, {1, 9})).item();
+            expect += w[static_cast<size_t>(ids[f][j])] * vals[f][j] / (f == 2 ? ids[2].size() : 1);
+        if (type != "logistic") {
+          const Tensor E = m.embedding->weight;
+          std::vector<std::vector<double>> e(embedded.size(), std::vector<double>(3, 0));
+          for (size_t i = 0; i < embedded.size(); ++i) {
+            const int f = embedded[i];
+            for (size_t j = 0; j < ids[f].size(); ++j)
+              for (int k = 0; k < 3; ++k)
+                e[i][k] += E[ids[f][j]][k].item() * vals[f][j] / (f == 2 ? ids[2].size() : 1);
+          }
+          for (int k = 0; k < 3; ++k)
+            for (size_t f = 0; f < e.size(); ++f)
+              for (size_t f2 = f + 1; f2 < e.size(); ++f2)
+                expect += e[f][k] * e[f2][k];  // Σ_{f<f'} <e_f, e_f'>
+          if (type == "deepfm") {
+            std::vector<float> flat;
+            for (const auto& ef : e)
+              for (int k = 0; k < 3; ++k) flat.push_back(static_cast<float>(ef[k]));
+            expect += m.dnn->forward(from_vector(flat, {1, F * 3})).item();
+          }
         }
+        EXPECT_NEAR(out[b][0].item(), expect, 1e-5)
+            << type << " with " << F << " fields, row " << b;
       }
-      EXPECT_NEAR(out[b][0].item(), expect, 1e-5) << type << " row " << b;
     }
-  }
 }
 
 TEST(CtrModel, BadInputNamesShapes) {
@@ -187,6 +208,12 @@ TEST(CtrModel, BadInputNamesShapes) {
   expect_error<ShapeError>([&] { m.forward(zeros({4, 2, 6})); }, {"(B, 2, 5)", "(4, 2, 6)"});
   expect_error<ConfigError>([&] { models::CTRModel(small_config("mlp")); },
                             {"logistic, fm, deepfm, wide_deep"});
+  models::CTRConfig typo = small_config("deepfm");
+  typo.embed_fields = {"user", "itme"};
+  expect_error<ConfigError>([&] { models::CTRModel{typo}; },
+                            {"model.embed_fields", "no field 'itme'", "user, tags, item"});
+  typo.embed_fields = {"item", "item"};
+  expect_error<ConfigError>([&] { models::CTRModel{typo}; }, {"'item' is listed twice"});
 }
 
 // FM learns the taste rule (a user-item interaction no first-order model can express); the run

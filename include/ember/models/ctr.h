@@ -24,13 +24,16 @@ struct CTRConfig {
   double dropout = 0;         ///< after every DNN activation
   std::string norm = "none";  ///< DNN: none | batch | layer
   bool sparse = false;        ///< row-sparse gradients for the tables (see ember::embedding_bag)
+  /// The fields that get an embedding (the FM and DNN inputs), by slot name; empty: all of them.
+  /// The others only have first-order weights (DeepCTR's linear vs DNN feature columns).
+  std::vector<std::string> embed_fields;
 };
 
 /// One logit per sample from F fields given as ids and values, x: (B, 2, S) float32 with
 /// x[:, 0] the ids and x[:, 1] the values of the S slots (see data::FieldEncoder):
 ///   linear  = bias + sum_f pool_f(w[id] * value)                    (first order, every type)
 ///   e_f     = pool_f(V[id] * value): (B, F, k)   (pool: sum for one slot, the field's pooling
-///             for multi-valued fields; padding slots, id 0, are skipped)
+///             for multi-valued fields; padding slots, id 0, are skipped; F: the embed_fields)
 ///   fm      = 0.5 * sum_k [(sum_f e_f)^2 - sum_f e_f^2]              (fm, deepfm)
 ///   dnn     = MLP(concat_f e_f): (B, 1)                               (deepfm, wide_deep)
 ///   logit   = linear + fm + dnn, of the parts the type has.
@@ -43,7 +46,7 @@ class CTRModel : public nn::Module {
   explicit CTRModel(CTRConfig cfg);
   /// x: (B, 2, S) -> logits (B, 1)
   Tensor forward(const Tensor& x) override;
-  /// The pooled field embeddings e: (B, F, k) (for FM/DNN and for attributions).
+  /// The pooled embeddings of the embed_fields, e: (B, F, k) (for FM/DNN and for attributions).
   Tensor field_embeddings(const Tensor& ids, const Tensor& values);
   std::string extra_repr() const override;
 
@@ -54,9 +57,19 @@ class CTRModel : public nn::Module {
   std::shared_ptr<nn::Sequential> dnn;       ///< null for logistic and fm
 
  private:
-  Tensor pool_fields(const Tensor& table, const Tensor& ids, const Tensor& values) const;
-  std::vector<int64_t> single_slots_;  // slot index of every single-slot field, in field order
-  Tensor single_index_;                // the same as an int64 tensor
+  // Which fields a table is pooled over: the single-slot ones (in one embedding_bag call), then
+  // the multi-valued ones.
+  struct FieldGroup {
+    std::vector<int64_t> single;  // slot index of every single-slot field, in field order
+    Tensor single_index;          // the same as an int64 tensor
+    std::vector<data::FieldSlot> multi;
+    int64_t size() const { return static_cast<int64_t>(single.size() + multi.size()); }
+  };
+  FieldGroup group_of(const std::vector<std::string>& names) const;
+  Tensor pool_fields(const Tensor& table, const Tensor& ids, const Tensor& values,
+                     const FieldGroup& g) const;
+  FieldGroup all_fields_;       // first order
+  FieldGroup embedded_fields_;  // FM and DNN
 };
 
 }  // namespace ember::models

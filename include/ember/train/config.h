@@ -122,6 +122,9 @@ struct ModelConfig {
   // which also use hidden, activation, dropout and norm for their DNN:
   int64_t embed_dim = 10;  ///< fm, deepfm, wide_deep: embedding size k
   bool sparse = false;     ///< row-sparse gradients for the embedding tables
+  /// fm, deepfm, wide_deep: the fields with embeddings (FM and DNN); the others have first-order
+  /// weights only. Empty: all fields. Names as in [[fields]] (timestamp parts "name.part").
+  std::vector<std::string> embed_fields;
   /// bert, bert_mlm: start from these weights, every tensor whose name and shape match (the
   /// encoder of a bert_mlm run for fine-tuning, or a Hugging Face BERT directory); "": random.
   std::string init;
