@@ -136,13 +136,27 @@ int64_t key_end(const backend::Backend::AttentionParams& p, int64_t i0, int64_t 
   return p.causal ? std::min(p.S, i0 + bq) : p.S;
 }
 
+// Multiply-adds below which attention stays on one thread: waking the second OpenMP thread costs
+// tens of microseconds (passive waits), more than a decoding step's attention over its cache
+// (T = 1: 4 heads x 144 keys x 128 is 74k multiply-adds for the austen model, about 10 us).
+// Measured with `gpt_bench gen austen` at 2 threads: 620-930 tokens/s when every call split
+// (libtorch 650-1260), 1290-2090 with this grain (libtorch 1020-1370). Training shapes (64
+// queries x 128 keys a task) still split.
+constexpr int64_t kAttentionGrain = int64_t{1} << 19;
+
+// Tasks (one query block of one head) per thread, so that each thread gets kAttentionGrain.
+int64_t attention_grain(const backend::Backend::AttentionParams& p) {
+  const int64_t task = std::min(kQueryBlock, p.T) * p.S * (p.D + p.Dv);
+  return std::max<int64_t>(1, kAttentionGrain / std::max<int64_t>(1, task));
+}
+
 template <class T>
 void attention_forward_impl(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& bias,
                             const backend::Backend::AttentionParams& p, const Tensor& out,
                             const Tensor& lse) {
   const int64_t qblocks = (p.T + kQueryBlock - 1) / kQueryBlock;
   const T ninf = -std::numeric_limits<T>::infinity();
-  parallel_for(0, p.A * p.H * qblocks, 1, [&](int64_t t0, int64_t t1) {
+  parallel_for(0, p.A * p.H * qblocks, attention_grain(p), [&](int64_t t0, int64_t t1) {
     std::vector<T> s(static_cast<size_t>(kQueryBlock * kKeyBlock));
     std::vector<double> m(kQueryBlock), l(kQueryBlock);
     for (int64_t task = t0; task < t1; ++task) {
