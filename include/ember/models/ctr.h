@@ -26,7 +26,7 @@ struct CTRConfig {
   bool sparse = false;        ///< row-sparse gradients for the tables (see ember::embedding_bag)
   /// The fields that get an embedding (the FM and DNN inputs), by slot name; empty: all of them.
   /// The others only have first-order weights (DeepCTR's linear vs DNN feature columns).
-  std::vector<std::string> embed_fields;
+  std::vector<std::string> embed_fields = {};
 };
 
 /// One logit per sample from F fields given as ids and values, x: (B, 2, S) float32 with
