@@ -5,7 +5,7 @@
 # each is kept, in float32 and in bfloat16 (--bf16: Ember at set_float32_matmul_precision("medium"),
 # libtorch and PyTorch under CPU autocast). Prints samples/s, Ember's ratios and the bytes of the
 # embedding tables + Adam state.
-# Usage: bench/deepfm_bench.sh [BUILD_DIR] [PREPARED_DIR]   (about 2 minutes)
+# Usage: bench/deepfm_bench.sh [BUILD_DIR] [PREPARED_DIR]   (about 3 minutes)
 #   PREPARED_DIR: `ember prepare examples/movielens_deepfm.toml --out DIR` (the real layout and
 #   rows); without it, MovieLens-shaped random ids. REPS / STEPS override 7 blocks of 50 steps.
 set -euo pipefail
@@ -18,10 +18,13 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 echo "== DeepFM training steps, batch 1024 (${data:-random MovieLens-shaped ids}), $reps x $steps steps" >&2
 # Ember and libtorch share the OpenMP OpenBLAS in one process, so OPENBLAS_NUM_THREADS would
-# apply to both; it is left unset there.
+# apply to both; it is left unset there. Both run with passive OpenMP waits and with OpenMP's
+# default (spin, then sleep), which libtorch's step prefers.
 for t in 1 2; do
   for p in "" --bf16; do
     OMP_NUM_THREADS=$t OMP_WAIT_POLICY=PASSIVE "$build/bench/deepfm_bench" $data --reps "$reps" \
+      --steps "$steps" $p | sed "s/^/omp=$t,passive\t/" >>"$out"
+    OMP_NUM_THREADS=$t env -u OMP_WAIT_POLICY "$build/bench/deepfm_bench" $data --reps "$reps" \
       --steps "$steps" $p | sed "s/^/omp=$t\t/" >>"$out"
   done
 done
