@@ -61,8 +61,7 @@ CTRModel::FieldGroup CTRModel::group_of(const std::vector<std::string>& names) c
   for (const data::FieldSlot& s : config.slots) known.push_back(s.name);
   for (size_t i = 0; i < names.size(); ++i) {
     EMBER_CHECK_T(ConfigError, std::find(known.begin(), known.end(), names[i]) != known.end(),
-                  "model.embed_fields: no field '", names[i], "'; the fields are ",
-                  join(known, ", "));
+                  "model.embed_fields: no field '", names[i], "'; the fields are ", join(known));
     EMBER_CHECK_T(ConfigError,
                   std::find(names.begin(), names.begin() + i, names[i]) == names.begin() + i,
                   "model.embed_fields: field '", names[i], "' is listed twice");
@@ -113,9 +112,10 @@ Tensor CTRModel::forward(const Tensor& x) {
   EMBER_CHECK_SHAPE(x.dim() == 3 && x.size(1) == 2 && x.size(2) == S,
                     "CTRModel: expected x of shape (B, 2, ", S, ") (ids and values of ", S,
                     " slots), got ", x.shape_str());
-  const Tensor ids = x.select(1, 0).to(kInt64);                                           // (B, S)
-  const Tensor values = x.select(1, 1).contiguous();                                      // (B, S)
-  Tensor logit = sum(pool_fields(linear->weight, ids, values, all_fields_), {1}) + bias;  // (B, 1)
+  const Tensor ids = x.select(1, 0).to(kInt64);       // (B, S)
+  const Tensor values = x.select(1, 1).contiguous();  // (B, S)
+  // logit: (B, 1), first order over every field
+  Tensor logit = sum(pool_fields(linear->weight, ids, values, all_fields_), {1}) + bias;
   if (config.type == "logistic") return logit;
   const Tensor e = field_embeddings(ids, values);  // (B, F, k)
   if (has_fm(config.type)) logit = logit + fm_interaction(e).unsqueeze(1);

@@ -392,8 +392,9 @@ void check_embed_fields(const std::vector<std::string>& names,
                         const std::vector<data::FieldSpec>& fields, const TomlTable& model) {
   std::vector<std::string> known;
   for (const data::FieldSpec& f : fields) {
-    if (f.type != "timestamp") known.push_back(f.name);
-    if (f.type == "timestamp")
+    if (f.type != "timestamp")
+      known.push_back(f.name);
+    else
       for (const std::string& part : f.parts) known.push_back(f.name + "." + part);
   }
   for (size_t i = 0; i < names.size(); ++i) {
