@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ember/autograd/grad_mode.h"
+#include "ember/models/ctr.h"
 #include "ember/nn/containers.h"
 #include "ember/nn/conv.h"
 #include "ember/nn/layers.h"
@@ -71,7 +72,9 @@ int64_t layer_flops(nn::Module& m, int64_t out_elems) {
 // A composite model as one row (GPT, BERT and the bag of words on token ids; the CTR models on
 // fields): its Linear layers applied at each of the sample's `tokens` positions (1 for the CTR
 // models), 2 FLOPs a weight, and their outputs as the activations kept for the backward pass.
-// Attention's T x T products, embedding lookups and the elementwise work are left out, so both
+// For the CTR models add the field lookups (2 FLOPs per slot and weight read) and FM's pairwise
+// term (3 F k); the pooled embeddings e: (F, k) are their activations. Attention's T x T
+// products, the transformers' embedding lookups and the elementwise work are left out, so both
 // are lower bounds (the Linear layers dominate at these sizes).
 struct TokenModelCost {
   int64_t flops = 0, activations = 0;  // per sample: FLOPs, elements
@@ -83,6 +86,21 @@ TokenModelCost token_model_cost(nn::Module& m, int64_t tokens) {
       c.flops += tokens * 2 * lin->in_features * lin->out_features;
       c.activations += tokens * lin->out_features;
     }
+  if (auto* ctr = dynamic_cast<models::CTRModel*>(&m)) {
+    const models::CTRConfig& cfg = ctr->config;
+    const std::vector<std::string>& listed = cfg.embed_fields;
+    int64_t fields = 0;  // F: the fields with embeddings
+    for (const data::FieldSlot& s : cfg.slots) {
+      c.flops += 2 * s.n_slots;  // first order
+      if (cfg.type == "logistic" ||
+          (!listed.empty() && std::find(listed.begin(), listed.end(), s.name) == listed.end()))
+        continue;
+      c.flops += 2 * s.n_slots * cfg.embed_dim;
+      ++fields;
+    }
+    if (cfg.type == "fm" || cfg.type == "deepfm") c.flops += 3 * fields * cfg.embed_dim;
+    c.activations += fields * cfg.embed_dim;
+  }
   return c;
 }
 
@@ -152,9 +170,9 @@ ModelSummary summarize(nn::Module& model, const std::vector<int64_t>& input_shap
       row.trainable = m->num_parameters(true);
       const bool token_model =
           leaves.size() == 1 && (input_dtype == kInt64 || layer_flops(*m, elems) == 0);
-      const TokenModelCost cost =
-          token_model ? token_model_cost(*m, input_dtype == kInt64 ? x_tokens : 1)
-                      : TokenModelCost{};
+      const TokenModelCost cost = token_model
+                                      ? token_model_cost(*m, input_dtype == kInt64 ? x_tokens : 1)
+                                      : TokenModelCost{};
       row.flops = token_model ? cost.flops : layer_flops(*m, elems);
       s.flops_per_sample += row.flops;
       s.activation_bytes += (token_model ? cost.activations : elems) * batch_size *

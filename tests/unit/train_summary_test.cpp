@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "ember/ember.h"
+#include "ember/models/ctr.h"
 #include "ember/models/gpt.h"
 #include "ember/models/tabular.h"
 #include "ember/nn/batch_norm.h"
@@ -193,4 +194,27 @@ TEST(TrainSummary, TokenModelCountsLinearLayersPerPosition) {
   EXPECT_EQ(s.flops_per_sample, 8 * 2 * weights);
   EXPECT_EQ(s.activation_bytes, 8 * (12 + 4 + 16 + 4 + 10) * 3 * 4);
   expect_error<DTypeError>([&] { train::summarize(gpt, {8}, 3, "adamw"); }, {"int64"});
+}
+
+// A CTR model: its DNN's Linear layers, the lookups (2 FLOPs per slot and weight) and FM's
+// 3 F k, with only model.embed_fields embedded; the pooled embeddings are the activations.
+TEST(TrainSummary, CtrModelCountsLookupsAndFm) {
+  models::CTRConfig c;
+  c.type = "deepfm";
+  // user (1 slot), tags (3 slots, mean-pooled), item (1 slot): S = 5
+  c.slots = {
+      {"user", 0, 1, 1, 5, "sum"}, {"tags", 1, 3, 10, 15, "mean"}, {"item", 4, 1, 5, 10, "sum"}};
+  c.num_ids = 15;
+  c.embed_dim = 4;
+  c.hidden = {6};
+  c.embed_fields = {"user", "tags"};
+  models::CTRModel m(c);
+  const train::ModelSummary s = train::summarize(m, {2, 5}, 8, "adam");
+  ASSERT_EQ(s.layers.size(), 1u);
+  EXPECT_EQ(s.layers[0].output_shape, (std::vector<int64_t>{1}));
+  const int64_t dnn = 2 * (2 * 4) * 6 + 2 * 6 * 1;  // 8 -> 6 -> 1
+  const int64_t lookups = 2 * 5 + 2 * 4 * (1 + 3);  // first order, then user and tags
+  EXPECT_EQ(s.flops_per_sample, dnn + lookups + 3 * 2 * 4);
+  EXPECT_EQ(s.activation_bytes, (6 + 1 + 2 * 4) * 8 * 4);
+  EXPECT_EQ(s.total_params, 15 + 1 + 15 * 4 + (8 * 6 + 6) + (6 + 1));
 }

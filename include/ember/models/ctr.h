@@ -25,7 +25,8 @@ struct CTRConfig {
   std::string norm = "none";  ///< DNN: none | batch | layer
   bool sparse = false;        ///< row-sparse gradients for the tables (see ember::embedding_bag)
   /// The fields that get an embedding (the FM and DNN inputs), by slot name; empty: all of them.
-  /// The others only have first-order weights (DeepCTR's linear vs DNN feature columns).
+  /// The others only have first-order weights (DeepCTR's linear vs DNN feature columns); their
+  /// rows of the embedding table stay unused (the table keeps one id space for all fields).
   std::vector<std::string> embed_fields = {};
 };
 
