@@ -264,7 +264,10 @@ void attention_backward_impl(const Tensor& q, const Tensor& k, const Tensor& v, 
                              const backend::Backend::AttentionParams& p, const Tensor& grad_q,
                              const Tensor& grad_k, const Tensor& grad_v) {
   const int64_t ld = std::max<int64_t>(1, p.S);
-  parallel_for(0, p.A * p.H, 1, [&](int64_t t0, int64_t t1) {
+  // A task is one head: about twice the forward's products for each of its query blocks.
+  const int64_t per_head = 2 * p.T * p.S * (p.D + p.Dv);
+  const int64_t grain = std::max<int64_t>(1, kAttentionGrain / std::max<int64_t>(1, per_head));
+  parallel_for(0, p.A * p.H, grain, [&](int64_t t0, int64_t t1) {
     std::vector<Acc> pp(static_cast<size_t>(kQueryBlock * ld)),
         dp(static_cast<size_t>(kQueryBlock * ld));
     std::vector<Acc> kbuf, vbuf, qbuf, gbuf, dqbuf, dkbuf, dvbuf;
