@@ -10,6 +10,7 @@
 #include "ember/io/json.h"
 #include "ember/io/safetensors.h"
 #include "ember/models/hf.h"
+#include "ember/nn/init.h"
 #include "models/hf_config.h"
 
 namespace ember::models {
@@ -180,7 +181,10 @@ HFGPT2 load_hf_gpt2(const std::string& dir) {
   const std::string& weights_path = files.weights;
   HFGPT2 out;
   out.config = read_config(config_path);
-  out.model = std::make_shared<GPT>(out.config);
+  {
+    nn::init::NoInitGuard no_init;  // every tensor comes from the file (lm_head: tied to wte)
+    out.model = std::make_shared<GPT>(out.config);
+  }
   const io::SafeTensorsFile f(weights_path);
   out.model->load_state_dict(read_tensors(f, *out.model, config_path));
   out.model->eval();

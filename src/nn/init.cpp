@@ -13,6 +13,8 @@ namespace ember::nn::init {
 
 namespace {
 
+thread_local bool skip_random_init = false;  // a NoInitGuard is alive on this thread
+
 // The dtype random values are drawn in before being copied into t.
 DType draw_dtype(const Tensor& t) {
   return t.dtype() == kFloat64 ? kFloat64 : kFloat32;
@@ -35,6 +37,7 @@ Tensor assign(Tensor t, const Tensor& values) {
 // same values), without temporaries the size of t (GPT-2-small's (50257, 768) embedding would
 // otherwise cost three extra copies of itself at construction).
 Tensor fill_random(Tensor t, bool normal, double scale, double shift, Generator* gen) {
+  if (skip_random_init) return t;
   NoGradGuard no_grad;
   if (t.dtype() != draw_dtype(t) || !t.is_contiguous()) {
     const Options o{draw_dtype(t), t.device()};
@@ -60,6 +63,13 @@ double fan_for_mode(const Tensor& t, const std::string& mode, const char* op) {
 }
 
 }  // namespace
+
+NoInitGuard::NoInitGuard() : previous_(skip_random_init) {
+  skip_random_init = true;
+}
+NoInitGuard::~NoInitGuard() {
+  skip_random_init = previous_;
+}
 
 double calculate_gain(const std::string& nonlinearity, std::optional<double> param) {
   if (nonlinearity == "linear" || nonlinearity == "conv1d" || nonlinearity == "conv2d" ||
@@ -105,6 +115,7 @@ Tensor trunc_normal_(Tensor t, double mean, double std, double a, double b, Gene
   check_tensor(t, "trunc_normal_");
   EMBER_CHECK(std > 0 && a < b, "trunc_normal_: expected std > 0 and a < b, got std = ", std,
               ", a = ", a, ", b = ", b);
+  if (skip_random_init) return t;
   Generator& g = gen ? *gen : default_generator();
   std::vector<double> values(static_cast<size_t>(t.numel()));
   for (double& v : values) {
@@ -177,7 +188,7 @@ Tensor orthogonal_(Tensor t, double gain, Generator* gen) {
   check_tensor(t, "orthogonal_");
   EMBER_CHECK_SHAPE(t.dim() >= 2, "orthogonal_: only tensors with 2 or more dims are supported, ",
                     "got shape ", t.shape_str());
-  if (t.numel() == 0) return t;
+  if (t.numel() == 0 || skip_random_init) return t;
   const int64_t rows = t.size(0), cols = t.numel() / rows;
   const std::vector<double> a = randn({rows, cols}, kFloat64, gen).to_vector<double>();
   // QR of the tall matrix (a, or a^T when wide): its n columns of length m are orthonormalised by

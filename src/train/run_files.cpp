@@ -19,6 +19,7 @@
 #include "ember/models/bow.h"
 #include "ember/models/hf.h"
 #include "ember/models/models.h"
+#include "ember/nn/init.h"
 #include "ember/ops/reduce.h"
 #include "ember/train/checkpoint.h"
 #include "ember/train/explain_text.h"
@@ -431,8 +432,11 @@ LoadedRun load_run(const std::string& run_dir) {
               0,
               nullptr};
   if (r.pre.is_text() || r.pre.is_text_classes()) r.tokenizer = data::load_tokenizer(run_dir);
-  r.model = models::create_model(model_from_toml(run["model"].as_string(), run_json), r.pre,
-                                 run["out_features"].as_int());
+  {
+    nn::init::NoInitGuard no_init;  // the strict load below fills every parameter
+    r.model = models::create_model(model_from_toml(run["model"].as_string(), run_json), r.pre,
+                                   run["out_features"].as_int());
+  }
   const std::string ckpt = in_dir(run_dir, "checkpoints");
   r.checkpoint = has_checkpoint(ckpt, "best") ? "best" : "last";
   Checkpoint c = load_checkpoint(ckpt, r.checkpoint);

@@ -130,6 +130,31 @@ TEST(NnInit, SameGeneratorSeedSameValues) {
   EXPECT_TRUE(allclose(l1.weight, l2.weight, 0, 0));
 }
 
+// Under NoInitGuard the random initialisers leave tensors and generators alone but still check
+// their arguments; the guard nests and restores the previous state.
+TEST(NnInit, NoInitGuardSkipsRandomFills) {
+  Generator g(5), reference(5);
+  Tensor t = full({4, 6}, 7.0);
+  {
+    init::NoInitGuard no_init;
+    init::uniform_(t, -1, 1, &g);
+    init::normal_(t, 0, 1, &g);
+    init::trunc_normal_(t, 0, 1, -2, 2, &g);
+    init::xavier_normal_(t, 1.0, &g);
+    init::kaiming_uniform_(t, 0, "fan_in", "leaky_relu", &g);
+    init::orthogonal_(t, 1.0, &g);
+    EXPECT_THROW(init::normal_(t, 0, -1, &g), Error);
+    { init::NoInitGuard nested; }
+    init::normal_(t, 0, 1, &g);      // still skipped after the nested guard ends
+    init::ones_(t.narrow(0, 0, 1));  // constant fills still run
+  }
+  EXPECT_EQ(t.narrow(0, 0, 1).sum().item(), 6.0);
+  EXPECT_EQ(t.narrow(0, 1, 3).sum().item(), 7.0 * 18);
+  EXPECT_EQ(g.next_u64(), reference.next_u64());  // nothing was drawn
+  init::normal_(t, 0, 1, &g);                     // the guard is gone: filled again
+  EXPECT_NE(t.narrow(0, 1, 3).sum().item(), 7.0 * 18);
+}
+
 TEST(NnInit, ParametersStayLeavesWithoutHistory) {
   Tensor w = empty({8, 8}).requires_grad_();
   init::xavier_uniform_(w);

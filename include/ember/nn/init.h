@@ -14,6 +14,21 @@ namespace ember::nn::init {
 // Every initialiser fills t in place without recording autograd history and returns t. A null
 // gen means the default generator (seeded by ember::manual_seed).
 
+/// While one is alive on this thread, the random initialisers (uniform_, normal_, trunc_normal_,
+/// xavier_*, kaiming_* and orthogonal_) check their arguments and leave t untouched, without
+/// drawing from any generator. For building a model whose every parameter is loaded next, as
+/// Hugging Face's no_init_weights: GPT-2-small's 124M random draws are most of its load time.
+class NoInitGuard {
+ public:
+  NoInitGuard();
+  ~NoInitGuard();
+  NoInitGuard(const NoInitGuard&) = delete;
+  NoInitGuard& operator=(const NoInitGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
 /// The recommended gain for a nonlinearity: "linear", "conv1d".."conv3d", "sigmoid" -> 1,
 /// "tanh" -> 5/3, "relu" -> sqrt(2), "leaky_relu" -> sqrt(2 / (1 + slope^2)) (slope = param,
 /// default 0.01), "selu" -> 3/4.
