@@ -6,6 +6,7 @@
 
 #include "ember/autograd/grad_mode.h"
 #include "ember/core/error.h"
+#include "ember/core/strings.h"
 #include "ember/io/file.h"
 #include "ember/io/json.h"
 #include "ember/io/safetensors.h"
@@ -89,21 +90,23 @@ std::string config_summary(const GPTConfig& c) {
 
 // ---- tensors ----
 
-// Ember's state dict of a fresh GPT(cfg), filled from the HF file.
-nn::StateDict read_tensors(const io::SafeTensorsFile& f, const GPT& model,
-                           const std::string& config_path) {
+// Fills the tensors of a fresh GPT(cfg) from the HF file. Every name, shape and dtype is checked
+// before any data is read; then the tensors are read one at a time (the file is read, not
+// mapped) and copied into the model's own, Conv1D weights transposed on the way, so that at most
+// one tensor of the file is in memory besides the model.
+void load_tensors(const io::SafeTensorsFile& f, GPT& model, const std::string& config_path) {
   const GPTConfig& cfg = model.config;
   const std::string& path = f.path();
   const std::vector<std::string> keys = f.keys();
   const bool prefixed = std::any_of(keys.begin(), keys.end(),
                                     [](const std::string& k) { return k.starts_with(kBody); });
   const std::string prefix = prefixed ? kBody : "";
-  nn::StateDict sd;
+  const nn::StateDict ours = model.state_dict();          // views of the model's tensors
+  std::vector<std::pair<std::string, std::string>> plan;  // (our name, the file's name)
   std::set<std::string> used;
   std::vector<std::string> missing;
-  for (const auto& [name, ours] : model.state_dict()) {
-    const bool tied_head = name == "lm_head.weight" && cfg.tie_weights;
-    if (tied_head) continue;
+  for (const auto& [name, t] : ours) {
+    if (name == "lm_head.weight" && cfg.tie_weights) continue;  // wte's tensor
     const std::string hf = name.starts_with(kBody)
                                ? prefix + name.substr(std::char_traits<char>::length(kBody))
                                : name;
@@ -113,18 +116,15 @@ nn::StateDict read_tensors(const io::SafeTensorsFile& f, const GPT& model,
     }
     used.insert(hf);
     const io::SafeTensorInfo& info = f.info(hf);
-    const bool conv = is_conv1d_weight(name);
-    Shape expected = ours.shape();
-    if (conv) std::swap(expected[0], expected[1]);
+    Shape expected = t.shape();
+    if (is_conv1d_weight(name)) std::swap(expected[0], expected[1]);
     EMBER_CHECK_SHAPE(info.shape == expected, path, ": tensor \"", hf, "\" has shape ",
                       shape_string(info.shape), ", expected ", shape_string(expected), " for ",
                       config_path, " (", config_summary(cfg), ")");
     EMBER_CHECK_DTYPE(info.dtype == kFloat32 || info.dtype == kFloat64 || info.dtype == kBFloat16,
                       path, ": tensor \"", hf, "\" has dtype ", info.dtype,
                       ", expected a floating type (F32, F64 or BF16)");
-    Tensor t = f.get(hf).to(kFloat32);
-    if (conv) t = t.transpose(0, 1);
-    sd.insert(name, t.contiguous());
+    plan.emplace_back(name, hf);
   }
   std::vector<std::string> unexpected;
   for (const std::string& k : keys) {
@@ -132,19 +132,17 @@ nn::StateDict read_tensors(const io::SafeTensorsFile& f, const GPT& model,
     if (k == "lm_head.weight" && cfg.tie_weights) continue;  // HF also ties it to wte on load
     unexpected.push_back(k);
   }
-  if (!missing.empty() || !unexpected.empty()) {
-    auto list = [](const std::vector<std::string>& names) {
-      std::string s;
-      for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-      return s;
-    };
+  if (!missing.empty() || !unexpected.empty())
     EMBER_THROW(IOError, path, ": does not hold a GPT-2 of ", config_path, " (",
                 config_summary(cfg), ")",
-                missing.empty() ? std::string() : "; missing tensors: " + list(missing),
-                unexpected.empty() ? std::string() : "; unexpected tensors: " + list(unexpected));
+                missing.empty() ? std::string() : "; missing tensors: " + join(missing),
+                unexpected.empty() ? std::string() : "; unexpected tensors: " + join(unexpected));
+  NoGradGuard no_grad;
+  for (const auto& [name, hf] : plan) {
+    const Tensor t = f.get(hf);
+    Tensor dst = *ours.find(name);
+    dst.copy_(is_conv1d_weight(name) ? t.transpose(0, 1) : t);
   }
-  if (cfg.tie_weights) sd.insert("lm_head.weight", *sd.find("transformer.wte.weight"));
-  return sd;
 }
 
 std::unique_ptr<data::Tokenizer> read_tokenizer(const fs::path& d) {
@@ -185,8 +183,7 @@ HFGPT2 load_hf_gpt2(const std::string& dir) {
     nn::init::NoInitGuard no_init;  // every tensor comes from the file (lm_head: tied to wte)
     out.model = std::make_shared<GPT>(out.config);
   }
-  const io::SafeTensorsFile f(weights_path);
-  out.model->load_state_dict(read_tensors(f, *out.model, config_path));
+  load_tensors(io::SafeTensorsFile(weights_path, /*mmap=*/false), *out.model, config_path);
   out.model->eval();
   out.tokenizer = read_tokenizer(d);
   if (out.tokenizer)
