@@ -35,8 +35,18 @@ CTRModel::CTRModel(CTRConfig cfg) : Module("CTRModel"), config(std::move(cfg)) {
                 " fields and ", config.num_ids, " ids");
   EMBER_CHECK_T(ConfigError, config.embed_dim >= 1, "model.embed_dim = ", config.embed_dim,
                 ": must be >= 1");
-  all_fields_ = group_of({});
-  embedded_fields_ = group_of(config.embed_fields);
+  std::vector<std::string> known;
+  for (const data::FieldSlot& s : config.slots) known.push_back(s.name);
+  const std::vector<std::string>& names = config.embed_fields;
+  for (size_t i = 0; i < names.size(); ++i) {
+    EMBER_CHECK_T(ConfigError, std::find(known.begin(), known.end(), names[i]) != known.end(),
+                  "model.embed_fields: no field '", names[i], "'; the fields are ", join(known));
+    EMBER_CHECK_T(ConfigError,
+                  std::find(names.begin(), names.begin() + i, names[i]) == names.begin() + i,
+                  "model.embed_fields: field '", names[i], "' is listed twice");
+  }
+  all_fields_ = group_of(false);
+  embedded_fields_ = group_of(true);
   linear = register_module("linear", std::make_shared<nn::Embedding>(config.num_ids, 1));
   nn::init::zeros_(linear->weight);
   bias = register_parameter("bias", zeros({1}));
@@ -55,20 +65,16 @@ CTRModel::CTRModel(CTRConfig cfg) : Module("CTRModel"), config(std::move(cfg)) {
   dnn = register_module("dnn", build_tabular_model(mlp, fields * config.embed_dim, 1));
 }
 
-// The fields named (all of them for none), in the layout's order.
-CTRModel::FieldGroup CTRModel::group_of(const std::vector<std::string>& names) const {
-  std::vector<std::string> known;
-  for (const data::FieldSlot& s : config.slots) known.push_back(s.name);
-  for (size_t i = 0; i < names.size(); ++i) {
-    EMBER_CHECK_T(ConfigError, std::find(known.begin(), known.end(), names[i]) != known.end(),
-                  "model.embed_fields: no field '", names[i], "'; the fields are ", join(known));
-    EMBER_CHECK_T(ConfigError,
-                  std::find(names.begin(), names.begin() + i, names[i]) == names.begin() + i,
-                  "model.embed_fields: field '", names[i], "' is listed twice");
-  }
+bool CTRConfig::embeds(const std::string& field) const {
+  return embed_fields.empty() ||
+         std::find(embed_fields.begin(), embed_fields.end(), field) != embed_fields.end();
+}
+
+// All fields, or those with embeddings, in the layout's order.
+CTRModel::FieldGroup CTRModel::group_of(bool embedded_only) const {
   FieldGroup g;
   for (const data::FieldSlot& s : config.slots) {
-    if (!names.empty() && std::find(names.begin(), names.end(), s.name) == names.end()) continue;
+    if (embedded_only && !config.embeds(s.name)) continue;
     if (s.n_slots == 1)
       g.single.push_back(s.first_slot);
     else

@@ -88,13 +88,10 @@ TokenModelCost token_model_cost(nn::Module& m, int64_t tokens) {
     }
   if (auto* ctr = dynamic_cast<models::CTRModel*>(&m)) {
     const models::CTRConfig& cfg = ctr->config;
-    const std::vector<std::string>& listed = cfg.embed_fields;
     int64_t fields = 0;  // F: the fields with embeddings
     for (const data::FieldSlot& s : cfg.slots) {
       c.flops += 2 * s.n_slots;  // first order
-      if (cfg.type == "logistic" ||
-          (!listed.empty() && std::find(listed.begin(), listed.end(), s.name) == listed.end()))
-        continue;
+      if (cfg.type == "logistic" || !cfg.embeds(s.name)) continue;
       c.flops += 2 * s.n_slots * cfg.embed_dim;
       ++fields;
     }

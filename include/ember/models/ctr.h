@@ -28,6 +28,8 @@ struct CTRConfig {
   /// The others only have first-order weights (DeepCTR's linear vs DNN feature columns); their
   /// rows of the embedding table stay unused (the table keeps one id space for all fields).
   std::vector<std::string> embed_fields = {};
+  /// Whether the field (a slot name) gets an embedding: listed in embed_fields, or all when empty.
+  bool embeds(const std::string& field) const;
 };
 
 /// One logit per sample from F fields given as ids and values, x: (B, 2, S) float32 with
@@ -66,7 +68,7 @@ class CTRModel : public nn::Module {
     std::vector<data::FieldSlot> multi;
     int64_t size() const { return static_cast<int64_t>(single.size() + multi.size()); }
   };
-  FieldGroup group_of(const std::vector<std::string>& names) const;
+  FieldGroup group_of(bool embedded_only) const;
   Tensor pool_fields(const Tensor& table, const Tensor& ids, const Tensor& values,
                      const FieldGroup& g) const;
   FieldGroup all_fields_;       // first order

@@ -144,10 +144,10 @@ int64_t key_end(const backend::Backend::AttentionParams& p, int64_t i0, int64_t 
 // queries x 128 keys a task) still split.
 constexpr int64_t kAttentionGrain = int64_t{1} << 19;
 
-// Tasks (one query block of one head) per thread, so that each thread gets kAttentionGrain.
-int64_t attention_grain(const backend::Backend::AttentionParams& p) {
-  const int64_t task = std::min(kQueryBlock, p.T) * p.S * (p.D + p.Dv);
-  return std::max<int64_t>(1, kAttentionGrain / std::max<int64_t>(1, task));
+// Tasks per thread, for tasks of task_macs multiply-adds each, so that each thread gets
+// kAttentionGrain.
+int64_t attention_grain(int64_t task_macs) {
+  return std::max<int64_t>(1, kAttentionGrain / std::max<int64_t>(1, task_macs));
 }
 
 template <class T>
@@ -156,7 +156,9 @@ void attention_forward_impl(const Tensor& q, const Tensor& k, const Tensor& v, c
                             const Tensor& lse) {
   const int64_t qblocks = (p.T + kQueryBlock - 1) / kQueryBlock;
   const T ninf = -std::numeric_limits<T>::infinity();
-  parallel_for(0, p.A * p.H * qblocks, attention_grain(p), [&](int64_t t0, int64_t t1) {
+  // A task is one query block of one head.
+  const int64_t grain = attention_grain(std::min(kQueryBlock, p.T) * p.S * (p.D + p.Dv));
+  parallel_for(0, p.A * p.H * qblocks, grain, [&](int64_t t0, int64_t t1) {
     std::vector<T> s(static_cast<size_t>(kQueryBlock * kKeyBlock));
     std::vector<double> m(kQueryBlock), l(kQueryBlock);
     for (int64_t task = t0; task < t1; ++task) {
@@ -265,8 +267,7 @@ void attention_backward_impl(const Tensor& q, const Tensor& k, const Tensor& v, 
                              const Tensor& grad_k, const Tensor& grad_v) {
   const int64_t ld = std::max<int64_t>(1, p.S);
   // A task is one head: about twice the forward's products for each of its query blocks.
-  const int64_t per_head = 2 * p.T * p.S * (p.D + p.Dv);
-  const int64_t grain = std::max<int64_t>(1, kAttentionGrain / std::max<int64_t>(1, per_head));
+  const int64_t grain = attention_grain(2 * p.T * p.S * (p.D + p.Dv));
   parallel_for(0, p.A * p.H, grain, [&](int64_t t0, int64_t t1) {
     std::vector<Acc> pp(static_cast<size_t>(kQueryBlock * ld)),
         dp(static_cast<size_t>(kQueryBlock * ld));
